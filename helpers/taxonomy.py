@@ -143,12 +143,10 @@ def top_level(name: str, at_level: int | None = None) -> str:
 
 def descendants(name: str) -> tuple[str, ...]:
     """Every label below ``name`` (children, grandchildren), not ``name`` itself."""
-    return tuple(
-        child
-        for (child, lvl) in _PARENT
-        if child != name or lvl != min(_LEVELS[name])
-        if name in ancestors(child, lvl)
-    )
+    if name not in _LEVELS:
+        raise KeyError(unknown_message([name]))
+    top = min(_LEVELS[name])
+    return tuple(child for (child, lvl) in _PARENT if lvl > top and name in ancestors(child, lvl))
 
 
 def unknown(names: Iterable[str]) -> list[str]:
@@ -160,6 +158,5 @@ def unknown_message(names: Iterable[str]) -> str:
     """A message naming unknown labels and listing the valid ones."""
     bad = ", ".join(repr(n) for n in names)
     return (
-        f"Unknown moderation label(s) {bad} for taxonomy v7. "
-        f"Valid names are: {', '.join(NAMES)}."
+        f"Unknown moderation label(s) {bad} for taxonomy v7. Valid names are: {', '.join(NAMES)}."
     )

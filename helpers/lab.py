@@ -1,0 +1,253 @@
+"""The lab's steps, one function each, as the notebooks call them.
+
+Each step does its work through the other helpers, records what the next notebook needs
+(:mod:`helpers.state`), and is safe to run again: it reuses what the run already has.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from helpers import cleanup, cors, media, moderation, review, state
+from helpers.rules import RuleSet, apply_rules
+from helpers.session import KitSession, connect
+
+log = logging.getLogger(__name__)
+
+
+# --- 01 set up ---------------------------------------------------------------------------------
+
+
+def start_run(
+    region: str | None = None, bucket: str | None = None, role_arn: str | None = None
+) -> KitSession:
+    """Connect to AWS and start a run, or continue the run recorded for these settings."""
+    recorded = state.load().get("session", {})
+    same = (
+        recorded
+        and not recorded.get("cleaned_up")
+        and all(
+            asked in (None, recorded.get(key))
+            for key, asked in (("region", region), ("bucket", bucket), ("role_arn", role_arn))
+        )
+    )
+    run_id = recorded["run_id"] if same else None
+    if not same:
+        state.forget()
+    session = connect(region, bucket, role_arn, run_id)
+    state.record(
+        "session",
+        {
+            "region": session.region,
+            "bucket": session.bucket,
+            "role_arn": session.role_arn,
+            "run_id": session.run_id,
+        },
+    )
+    return session
+
+
+def resume(*, cleaning_up: bool = False) -> KitSession:
+    """The session of the run that ``01_setup`` started (for the later notebooks).
+
+    A run that was cleaned up cannot be resumed, except by the clean-up notebook itself
+    (``cleaning_up=True``), so that running clean up twice is safe.
+    """
+    rec = state.require("session")
+    if rec.get("cleaned_up") and not cleaning_up:
+        raise state.StateMissing(
+            f"Run `{rec['run_id']}` was cleaned up", "run 01_setup.ipynb to start a new run"
+        )
+    return connect(
+        rec["region"], rec["bucket"], rec["role_arn"], rec["run_id"], create_bucket=False
+    )
+
+
+def upload(session: KitSession, video_path: str | Path, title: str) -> dict[str, Any]:
+    """Upload the video to the run's prefix; record where it is."""
+    record = media.upload_video(session, video_path)
+    record["title"] = title
+    record["duration_ms"] = media.mp4_duration_ms(video_path)
+    state.record("video", record)
+    return record
+
+
+# --- 02 moderate -------------------------------------------------------------------------------
+
+
+def moderate(session: KitSession, min_confidence: float = 50.0) -> str:
+    """Start (or find again) the moderation job for the run's video; return its JobId.
+
+    The ClientRequestToken ties the job to this run, video and threshold, so running the cell
+    twice starts one job, not two.
+    """
+    video = state.require("video")
+    token = f"{session.run_id}-{video['sha256'][:16]}-{int(min_confidence * 100)}"
+    job_id = moderation.start_moderation(
+        session.rekognition,
+        video["bucket"],
+        video["key"],
+        min_confidence=min_confidence,
+        client_request_token=token,
+        job_tag=f"vmk-{session.run_id}",
+    )
+    state.record("moderation", {"job_id": job_id, "min_confidence": min_confidence})
+    return job_id
+
+
+def wait_for_job(session: KitSession, timeout: float = 3600.0) -> dict[str, Any]:
+    """Wait for the run's moderation job; return its status and video metadata."""
+    job = state.require("moderation")
+    first = moderation.wait_for_moderation(session.rekognition, job["job_id"], timeout=timeout)
+    return {
+        "job_id": job["job_id"],
+        "status": first["JobStatus"],
+        "model_version": first.get("ModerationModelVersion", ""),
+        **first.get("VideoMetadata", {}),
+    }
+
+
+def labels(session: KitSession) -> pd.DataFrame:
+    """Every label of the run's finished moderation job (all pages)."""
+    job = state.require("moderation")
+    frame = moderation.fetch_labels(session.rekognition, job["job_id"])
+    state.record(
+        "moderation",
+        {**job, "labels": len(frame), "pages": frame.attrs["pages"], "video": frame.attrs["video"]},
+    )
+    return frame
+
+
+# --- 03 set up human review --------------------------------------------------------------------
+
+
+def set_up_review(
+    session: KitSession,
+    workteam_name: str | None = None,
+    cors_origins: list[str] | None = None,
+    task_count: int = 1,
+) -> dict[str, Any]:
+    """Find the work team, create the task UI and flow definition, allow the portal to read.
+
+    Waits until the flow definition is Active. Returns (and records) the names and ARNs.
+    """
+    team = review.find_workteam(session.sagemaker, workteam_name)
+    portal = review.worker_portal_url(session.sagemaker, team)
+    ui_arn = review.ensure_task_ui(session.sagemaker, session.run_id, review.load_template())
+    origins = cors_origins or [portal, cors.PREVIEW_ORIGIN]
+    cors.apply_cors(session.s3, session.bucket, origins)
+    config = review.flow_definition_config(
+        workteam_arn=team["WorkteamArn"],
+        task_ui_arn=ui_arn,
+        role_arn=session.role_arn,
+        output_path=f"s3://{session.bucket}/{session.prefix}/a2i-output",
+        task_count=task_count,
+    )
+    flow = review.ensure_flow_definition(session.sagemaker, session.run_id, config)
+    setup = {
+        "workteam": team["WorkteamName"],
+        "portal_url": portal,
+        "task_ui_arn": ui_arn,
+        "flow_definition_arn": flow["FlowDefinitionArn"],
+        "flow_definition_name": flow["FlowDefinitionName"],
+        "status": flow["FlowDefinitionStatus"],
+    }
+    state.record("review_setup", setup)
+    return setup
+
+
+# --- 04 review ---------------------------------------------------------------------------------
+
+
+def review_items(
+    session: KitSession, rules: RuleSet, gap_ms: int = 1500
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply the rules to the run's labels; return (flagged detections, review items)."""
+    all_labels = labels(session)
+    flagged = apply_rules(all_labels, rules)
+    items = review.make_review_items(flagged, gap_ms=gap_ms)
+    state.record(
+        "rules",
+        {"name": rules.name, "flagged": len(flagged), "items": len(items), "gap_ms": gap_ms},
+    )
+    return flagged, items
+
+
+def start_review(session: KitSession, items: pd.DataFrame, rules: RuleSet) -> dict[str, Any]:
+    """Start the human loop for the review items (once); return its description.
+
+    With nothing flagged there is nothing to review, and no loop (and no cost) is created.
+    """
+    setup = state.require("review_setup")
+    video = state.require("video")
+    if items.empty:
+        state.record("human_loops", [])
+        return {"HumanLoopStatus": "not needed", "items": 0}
+    duration = state.load().get("moderation", {}).get("video", {}).get("DurationMillis")
+    loop_input = review.build_loop_input(
+        items,
+        video_s3_uri=video["s3_uri"],
+        title=video["title"],
+        duration_ms=int(duration or video.get("duration_ms") or 0),
+        rules_name=rules.name,
+    )
+    desc = review.start_human_loop(
+        session.a2i, setup["flow_definition_arn"], session.run_id, loop_input
+    )
+    state.record("human_loops", [{"name": desc["HumanLoopName"], "items": len(items)}])
+    return desc
+
+
+def wait_for_review(session: KitSession, timeout: float = 3600.0) -> pd.DataFrame:
+    """Wait until every human loop of the run is Completed; return their statuses."""
+    rows = []
+    for loop in state.require("human_loops"):
+        desc = review.wait_for_human_loop(session.a2i, loop["name"], timeout=timeout)
+        rows.append({"loop": loop["name"], "status": desc["HumanLoopStatus"]})
+    return pd.DataFrame(rows, columns=["loop", "status"])
+
+
+# --- 05 results --------------------------------------------------------------------------------
+
+
+def results(session: KitSession, items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The reviewers' verdicts for every item of every loop of the run."""
+    frames = []
+    for loop in state.require("human_loops"):
+        output = review.read_output(session.s3, session.a2i, loop["name"])
+        loop_items = pd.DataFrame(output["inputContent"]["items"])
+        frames.append(review.verdicts(loop_items if items is None else items, output))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    state.record("results", {"verdicts": int(out["verdict"].notna().sum()) if len(out) else 0})
+    return out
+
+
+# --- 06 clean up -------------------------------------------------------------------------------
+
+
+def clean_up(session: KitSession, dry_run: bool = False, all_runs: bool = False) -> pd.DataFrame:
+    """Delete what the run (or every kit run, with ``all_runs``) created; ``dry_run`` lists it."""
+    frame = cleanup.teardown(
+        session.sagemaker,
+        session.a2i,
+        session.s3,
+        session.bucket,
+        None if all_runs else session.run_id,
+        dry_run=dry_run,
+    )
+    if not dry_run:
+        rec = state.load().get("session", {})
+        state.record("session", {**rec, "cleaned_up": True})
+        state.record("cleanup", {"deleted": len(frame)})
+    return frame
+
+
+def leftovers(session: KitSession) -> pd.DataFrame:
+    """What clean up would still delete for this run (empty when everything is gone)."""
+    return cleanup.teardown(
+        session.sagemaker, session.a2i, session.s3, session.bucket, session.run_id, dry_run=True
+    )

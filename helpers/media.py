@@ -1,0 +1,142 @@
+"""Getting the video to S3, checked before anything is sent."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from helpers.errors import InputError
+from helpers.session import KitSession, ensure_bucket
+
+log = logging.getLogger(__name__)
+
+#: Rekognition Video reads MP4, MOV and AVI containers with H.264 video.
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi"}
+MAX_VIDEO_BYTES = 10 * 1024**3
+
+
+def check_video_file(path: str | Path) -> Path:
+    """Return ``path`` if it is a readable video file Rekognition can take; else raise.
+
+    Checks existence, the extension, the size limit (10 GB) and, for MP4/MOV, that the file
+    starts like an ISO media file. Deeper checks (codec, duration) belong to the Trust issue.
+    """
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise InputError(
+            f"Video file `{p}` does not exist",
+            "check `video_path` in the parameters cell (paths are relative to the notebook)",
+        )
+    if p.suffix.lower() not in VIDEO_SUFFIXES:
+        raise InputError(
+            f"`{p.name}` is not a video Rekognition reads",
+            "use an H.264 video in an MP4, MOV or AVI container",
+        )
+    size = p.stat().st_size
+    if size > MAX_VIDEO_BYTES:
+        raise InputError(
+            f"`{p.name}` is {size / 1024**3:.1f} GB", "Rekognition Video takes at most 10 GB"
+        )
+    if p.suffix.lower() in {".mp4", ".mov", ".m4v"}:
+        with p.open("rb") as fh:
+            head = fh.read(12)
+        if head[4:8] not in (b"ftyp", b"moov", b"wide", b"free", b"mdat"):
+            raise InputError(
+                f"`{p.name}` does not look like an MP4/MOV file",
+                "re-encode it as H.264 MP4 (e.g. ffmpeg -i in -c:v libx264 -c:a aac out.mp4)",
+            )
+    return p
+
+
+def sha256_of(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def upload_video(session: KitSession, path: str | Path, key: str | None = None) -> dict[str, Any]:
+    """Upload a checked video to the run's prefix and return where it went.
+
+    Re-running uploads nothing when the object is already there with the same content. The
+    bucket's region is checked against the session's first.
+    """
+    p = check_video_file(path)
+    ensure_bucket(session.s3, session.bucket, session.region, create=False)
+    key = key or f"{session.prefix}/input/{p.name}"
+    digest = sha256_of(p)
+    try:
+        head = session.s3.head_object(Bucket=session.bucket, Key=key)
+        if head.get("Metadata", {}).get("sha256") == digest:
+            log.info("s3://%s/%s is already uploaded", session.bucket, key)
+            return _video_record(session, key, p, digest)
+    except session.s3.exceptions.ClientError as err:
+        if err.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    session.s3.upload_file(
+        str(p),
+        session.bucket,
+        key,
+        ExtraArgs={
+            "ContentType": "video/mp4" if p.suffix.lower() != ".mov" else "video/quicktime",
+            "ServerSideEncryption": "AES256",
+            "Metadata": {"sha256": digest},
+        },
+    )
+    return _video_record(session, key, p, digest)
+
+
+def _video_record(session: KitSession, key: str, p: Path, digest: str) -> dict[str, Any]:
+    return {
+        "bucket": session.bucket,
+        "key": key,
+        "s3_uri": f"s3://{session.bucket}/{key}",
+        "file": p.name,
+        "bytes": p.stat().st_size,
+        "sha256": digest,
+    }
+
+
+def mp4_duration_ms(path: str | Path) -> int | None:
+    """The duration of an MP4/MOV file from its ``moov/mvhd`` box, or None if not found.
+
+    Reads box headers only (no decoding, no ffprobe), so it works anywhere.
+    """
+    import struct
+
+    def boxes(fh, end):
+        while fh.tell() + 8 <= end:
+            start = fh.tell()
+            size, kind = struct.unpack(">I4s", fh.read(8))
+            if size == 1:
+                size = struct.unpack(">Q", fh.read(8))[0]
+            elif size == 0:
+                size = end - start
+            if size < 8:
+                return
+            yield kind, start, size
+            fh.seek(start + size)
+
+    p = Path(path)
+    with p.open("rb") as fh:
+        total = p.stat().st_size
+        for kind, start, size in boxes(fh, total):
+            if kind != b"moov":
+                continue
+            fh.seek(start + 8)
+            for sub, sub_start, _ in boxes(fh, start + size):
+                if sub != b"mvhd":
+                    continue
+                fh.seek(sub_start + 8)
+                version = fh.read(1)[0]
+                fh.read(3)
+                if version == 1:
+                    _, _, timescale, duration = struct.unpack(">QQIQ", fh.read(28))
+                else:
+                    _, _, timescale, duration = struct.unpack(">IIII", fh.read(16))
+                return int(duration * 1000 / timescale) if timescale else None
+    return None

@@ -1,0 +1,234 @@
+"""Rekognition's asynchronous video moderation: start a job, wait for it, read every page.
+
+The lab reads only the first page of GetContentModeration and carries on when the job FAILED;
+here every page is read into one DataFrame and a failed job raises with its StatusMessage.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import pandas as pd
+
+from helpers import taxonomy
+from helpers.errors import InputError, ModerationJobFailed
+from helpers.waiting import Backoff, wait_until
+
+log = logging.getLogger(__name__)
+
+SORT_BY = ("TIMESTAMP", "NAME")
+AGGREGATE_BY = ("TIMESTAMPS", "SEGMENTS")
+MAX_RESULTS = 1000
+_TOKEN = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+_JOB_TAG = re.compile(r"^[a-zA-Z0-9_.\-:]{1,1024}$")
+
+#: Columns of the labels DataFrame, in order.
+LABEL_COLUMNS = [
+    "timestamp_ms",
+    "label",
+    "parent",
+    "level",
+    "category",
+    "confidence",
+    "start_ms",
+    "end_ms",
+    "duration_ms",
+]
+
+
+def start_moderation(
+    rekognition: Any,
+    bucket: str,
+    key: str,
+    *,
+    min_confidence: float = 50.0,
+    client_request_token: str | None = None,
+    job_tag: str | None = None,
+    notification_channel: dict[str, str] | None = None,
+) -> str:
+    """Start a content moderation job on ``s3://bucket/key`` and return its JobId.
+
+    ``client_request_token`` makes the call idempotent: starting again with the same token and
+    the same arguments returns the same job instead of paying for a second one.
+    Arguments AWS would reject are rejected here first, with the fix.
+    """
+    if not 0 <= min_confidence <= 100:
+        raise InputError(
+            f"MinConfidence {min_confidence} is out of range", "use a value from 0 to 100"
+        )
+    args: dict[str, Any] = {
+        "Video": {"S3Object": {"Bucket": bucket, "Name": key}},
+        "MinConfidence": float(min_confidence),
+    }
+    if client_request_token is not None:
+        if not _TOKEN.match(client_request_token):
+            raise InputError(
+                f"ClientRequestToken `{client_request_token}` is not accepted by Rekognition",
+                "use 1-64 letters, digits, '-' or '_'",
+            )
+        args["ClientRequestToken"] = client_request_token
+    if job_tag is not None:
+        if not _JOB_TAG.match(job_tag):
+            raise InputError(
+                f"JobTag `{job_tag}` is not accepted", "use letters, digits and _ . - :"
+            )
+        args["JobTag"] = job_tag
+    if notification_channel:
+        args["NotificationChannel"] = notification_channel
+    job_id = rekognition.start_content_moderation(**args)["JobId"]
+    log.info("started moderation job %s on s3://%s/%s", job_id, bucket, key)
+    return job_id
+
+
+def wait_for_moderation(
+    rekognition: Any,
+    job_id: str,
+    *,
+    timeout: float = 3600.0,
+    backoff: Backoff | None = None,
+    on_poll: Any = None,
+) -> dict[str, Any]:
+    """Wait until the job leaves IN_PROGRESS; return the first page of its results.
+
+    Raises :class:`ModerationJobFailed` with Rekognition's StatusMessage when the job FAILED,
+    and :class:`~helpers.errors.WaitTimeout` after ``timeout`` seconds.
+    """
+
+    def fetch() -> dict[str, Any]:
+        return rekognition.get_content_moderation(JobId=job_id, MaxResults=1)
+
+    def done(resp: dict[str, Any]) -> bool:
+        if resp["JobStatus"] == "FAILED":
+            raise ModerationJobFailed(job_id, resp.get("StatusMessage", ""))
+        return resp["JobStatus"] == "SUCCEEDED"
+
+    return wait_until(
+        fetch,
+        done,
+        what=f"Moderation job `{job_id}` finishing",
+        timeout=timeout,
+        advice="Rekognition jobs on long videos can take minutes; wait again with a longer "
+        "timeout (the job keeps running; nothing is lost)",
+        backoff=backoff,
+        on_poll=on_poll,
+    )
+
+
+def iter_pages(
+    rekognition: Any,
+    job_id: str,
+    *,
+    sort_by: str = "TIMESTAMP",
+    aggregate_by: str = "TIMESTAMPS",
+    page_size: int = MAX_RESULTS,
+):
+    """Yield every page of GetContentModeration, following NextToken to the end."""
+    if sort_by not in SORT_BY:
+        raise InputError(f"SortBy `{sort_by}` is not valid", f"use one of {SORT_BY}")
+    if aggregate_by not in AGGREGATE_BY:
+        raise InputError(f"AggregateBy `{aggregate_by}` is not valid", f"use one of {AGGREGATE_BY}")
+    if not 1 <= page_size <= MAX_RESULTS:
+        raise InputError(f"MaxResults {page_size} is out of range", f"use 1 to {MAX_RESULTS}")
+    args = {
+        "JobId": job_id,
+        "SortBy": sort_by,
+        "AggregateBy": aggregate_by,
+        "MaxResults": page_size,
+    }
+    while True:
+        page = rekognition.get_content_moderation(**args)
+        if page["JobStatus"] == "FAILED":
+            raise ModerationJobFailed(job_id, page.get("StatusMessage", ""))
+        yield page
+        token = page.get("NextToken")
+        if not token:
+            return
+        args["NextToken"] = token
+
+
+def fetch_labels(
+    rekognition: Any,
+    job_id: str,
+    *,
+    aggregate_by: str = "TIMESTAMPS",
+    page_size: int = MAX_RESULTS,
+) -> pd.DataFrame:
+    """Every moderation label of a finished job, one row per detection, as a DataFrame.
+
+    Columns are :data:`LABEL_COLUMNS`; ``category`` is the label's top-level (L1) category.
+    ``df.attrs`` holds ``job_id``, ``model_version``, ``video`` (VideoMetadata), ``pages`` and
+    ``aggregate_by``. A job with no labels gives an empty frame with the same columns.
+    """
+    rows: list[dict[str, Any]] = []
+    pages = 0
+    first: dict[str, Any] = {}
+    for page in iter_pages(rekognition, job_id, aggregate_by=aggregate_by, page_size=page_size):
+        pages += 1
+        first = first or page
+        for item in page.get("ModerationLabels", []):
+            rows.append(_row(item))
+    df = pd.DataFrame(rows, columns=LABEL_COLUMNS)
+    df = df.astype(
+        {
+            "timestamp_ms": "int64",
+            "level": "int64",
+            "confidence": "float64",
+            "start_ms": "int64",
+            "end_ms": "int64",
+            "duration_ms": "int64",
+        }
+    )
+    df.attrs.update(
+        job_id=job_id,
+        model_version=first.get("ModerationModelVersion", ""),
+        video=first.get("VideoMetadata", {}),
+        pages=pages,
+        aggregate_by=aggregate_by,
+    )
+    if df.attrs["model_version"] and not df.attrs["model_version"].startswith("7"):
+        log.warning(
+            "moderation model %s is not taxonomy v7; rules written for v7 may not match",
+            df.attrs["model_version"],
+        )
+    return df
+
+
+def _row(item: dict[str, Any]) -> dict[str, Any]:
+    label = item["ModerationLabel"]
+    name = label["Name"]
+    parent = label.get("ParentName", "")
+    lvl = label.get("TaxonomyLevel") or (taxonomy.level(name) if taxonomy.is_known(name) else 0)
+    category = taxonomy.top_level(name, lvl) if taxonomy.is_known(name) else (parent or name)
+    ts = int(item.get("Timestamp", 0))
+    start = int(item.get("StartTimestampMillis", ts))
+    end = int(item.get("EndTimestampMillis", start))
+    return {
+        "timestamp_ms": ts,
+        "label": name,
+        "parent": parent,
+        "level": int(lvl),
+        "category": category,
+        "confidence": float(label.get("Confidence", 0.0)),
+        "start_ms": start,
+        "end_ms": end,
+        "duration_ms": int(item.get("DurationMillis", end - start)),
+    }
+
+
+def summarise(labels: pd.DataFrame) -> pd.DataFrame:
+    """Detections per top-level category: count, labels seen, max confidence, first/last time."""
+    if labels.empty:
+        return pd.DataFrame(columns=["detections", "labels", "max_confidence", "first_s", "last_s"])
+    g = labels.groupby("category")
+    out = pd.DataFrame(
+        {
+            "detections": g.size(),
+            "labels": g["label"].nunique(),
+            "max_confidence": g["confidence"].max().round(1),
+            "first_s": (g["timestamp_ms"].min() / 1000).round(1),
+            "last_s": (g["timestamp_ms"].max() / 1000).round(1),
+        }
+    )
+    return out.sort_values("detections", ascending=False)

@@ -1,0 +1,459 @@
+"""Human review with Amazon A2I: items, payload, provisioning, loops and their output.
+
+Provisioning is idempotent: the task UI and flow definition names carry a hash of their content,
+so re-running a cell reuses what exists when it matches and creates a new one when the content
+changed. The flow definition is awaited until Active before any loop starts (the lab starts a
+loop right away and can hit a flow definition that is still Initializing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import ClientError
+
+from helpers import answers, taxonomy
+from helpers.errors import (
+    ConfigurationError,
+    HumanLoopNotComplete,
+    InputError,
+    OutputMissing,
+    ResourceFailed,
+)
+from helpers.names import check_a2i_name, kit_tags, resource_name
+from helpers.waiting import Backoff, wait_until
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+REVIEW_TEMPLATE = TEMPLATES / "reviewer" / "video-review.liquid.html"
+MAX_TEMPLATE_CHARS = 128_000
+MAX_INPUT_CHARS = 3_145_728
+LOOP_FINAL = ("Completed", "Failed", "Stopped")
+
+ITEM_COLUMNS = [
+    "id",
+    "label",
+    "parent",
+    "level",
+    "category",
+    "rule",
+    "start_ms",
+    "end_ms",
+    "confidence",
+    "detections",
+]
+
+
+# --- review items ------------------------------------------------------------------------------
+
+
+def drop_covered_ancestors(flagged: pd.DataFrame) -> pd.DataFrame:
+    """Drop flagged rows whose descendant is also flagged at the same moment.
+
+    Rekognition reports ``Drinking``, ``Alcohol Use`` and ``Alcohol`` as three rows at one
+    timestamp; a reviewer should see one item, the most specific.
+    """
+    if flagged.empty:
+        return flagged
+    keep = []
+    for _, group in flagged.groupby("timestamp_ms", sort=False):
+        covered: set[str] = set()
+        for label, level in zip(group["label"], group["level"], strict=True):
+            if taxonomy.is_known(label):
+                covered.update(taxonomy.ancestors(label, int(level)))
+        keep.append(group[~group["label"].isin(covered)])
+    return pd.concat(keep).sort_values(["timestamp_ms", "level"], kind="stable")
+
+
+def make_review_items(flagged: pd.DataFrame, *, gap_ms: int = 1500) -> pd.DataFrame:
+    """Merge flagged detections into review items: one per run of a label.
+
+    Consecutive detections of one label no more than ``gap_ms`` apart form one item with its
+    first and last time, peak confidence and number of detections. Item ids are stable: they
+    derive from the label and the item's start, not from the item's position.
+    """
+    rows = drop_covered_ancestors(flagged)
+    items: list[dict[str, Any]] = []
+    for (label, level), group in rows.groupby(["label", "level"], sort=False):
+        group = group.sort_values("start_ms")
+        run: list[pd.Series] = []
+        for _, det in group.iterrows():
+            if run and det["start_ms"] - run[-1]["end_ms"] > gap_ms:
+                items.append(_item(label, int(level), run))
+                run = []
+            run.append(det)
+        if run:
+            items.append(_item(label, int(level), run))
+    df = pd.DataFrame(items, columns=ITEM_COLUMNS)
+    return df.sort_values(["start_ms", "label"], kind="stable").reset_index(drop=True)
+
+
+def _item(label: str, level: int, run: list[pd.Series]) -> dict[str, Any]:
+    start = int(run[0]["start_ms"])
+    digest = hashlib.sha1(f"{label}|{level}|{start}".encode()).hexdigest()[:10]
+    return {
+        "id": f"i-{digest}",
+        "label": label,
+        "parent": run[0]["parent"],
+        "level": level,
+        "category": run[0]["category"],
+        "rule": run[0].get("rule", ""),
+        "start_ms": start,
+        "end_ms": int(max(r["end_ms"] for r in run)),
+        "confidence": round(float(max(r["confidence"] for r in run)), 2),
+        "detections": len(run),
+    }
+
+
+# --- payload -----------------------------------------------------------------------------------
+
+
+def build_loop_input(
+    items: pd.DataFrame,
+    *,
+    video_s3_uri: str,
+    title: str,
+    duration_ms: int,
+    rules_name: str,
+) -> dict[str, Any]:
+    """The human loop's input document (schema in :mod:`helpers.answers`)."""
+    if not video_s3_uri.startswith("s3://"):
+        raise InputError(f"`{video_s3_uri}` is not an s3:// URI", "pass the uploaded video's URI")
+    records = [
+        {
+            "id": r.id,
+            "label": r.label,
+            "parent": r.parent,
+            "category": r.category,
+            "start_ms": int(r.start_ms),
+            "end_ms": int(r.end_ms),
+            "confidence": float(r.confidence),
+            "detections": int(r.detections),
+        }
+        for r in items.itertuples()
+    ]
+    return {
+        "schema": answers.INPUT_SCHEMA,
+        "video": {"title": title, "s3_uri": video_s3_uri, "duration_ms": int(duration_ms)},
+        "items": records,
+        "rules": rules_name,
+    }
+
+
+def input_content(loop_input: dict[str, Any]) -> str:
+    """``InputContent`` for StartHumanLoop: compact JSON, checked against A2I's size limit."""
+    text = json.dumps(loop_input, separators=(",", ":"), ensure_ascii=False)
+    if len(text) > MAX_INPUT_CHARS:
+        raise InputError(
+            f"The review input is {len(text):,} characters; A2I takes at most {MAX_INPUT_CHARS:,}",
+            "raise the rules' thresholds or review the video in time windows",
+        )
+    return text
+
+
+# --- provisioning ------------------------------------------------------------------------------
+
+
+def content_hash(*parts: Any) -> str:
+    """A short hash of JSON-able parts, used in resource names to make provisioning idempotent."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:8]
+
+
+def find_workteam(sagemaker: Any, name: str | None = None) -> dict[str, Any]:
+    """The private work team to send tasks to, chosen by name (or the only one there is)."""
+    teams: list[dict[str, Any]] = []
+    for page in sagemaker.get_paginator("list_workteams").paginate():
+        teams.extend(page["Workteams"])
+    region = sagemaker.meta.region_name
+    if name:
+        chosen = [t for t in teams if t["WorkteamName"] == name]
+        if not chosen:
+            known = ", ".join(t["WorkteamName"] for t in teams) or "none"
+            raise ConfigurationError(
+                f"No work team named `{name}` in {region} (teams here: {known})",
+                "check `workteam_name`, or create a private team in the SageMaker console under "
+                "Ground Truth → Labeling workforces → Private",
+            )
+        return chosen[0]
+    if not teams:
+        raise ConfigurationError(
+            f"There is no work team in {region}",
+            "create a private team in the SageMaker console (Ground Truth → Labeling "
+            "workforces → Private), add yourself, then run this cell again",
+        )
+    if len(teams) > 1:
+        names = ", ".join(t["WorkteamName"] for t in teams)
+        raise ConfigurationError(
+            f"{len(teams)} work teams in {region}: {names}",
+            "set `workteam_name` in the parameters cell to the one to use",
+        )
+    return teams[0]
+
+
+def worker_portal_url(sagemaker: Any, workteam: dict[str, Any]) -> str:
+    """The worker portal's URL for a work team (where reviewers sign in)."""
+    desc = sagemaker.describe_workteam(WorkteamName=workteam["WorkteamName"])["Workteam"]
+    sub = desc["SubDomain"]
+    return sub if sub.startswith("http") else f"https://{sub}"
+
+
+def load_template(path: Path = REVIEW_TEMPLATE) -> str:
+    """The reviewer page's Liquid HTML, checked against A2I's size limit."""
+    text = path.read_text()
+    if len(text) > MAX_TEMPLATE_CHARS:
+        raise InputError(
+            f"Template `{path.name}` has {len(text):,} characters",
+            f"A2I takes at most {MAX_TEMPLATE_CHARS:,}: shorten it",
+        )
+    return text
+
+
+def ensure_task_ui(sagemaker: Any, run_id: str, template: str) -> str:
+    """Create the human task UI for ``template`` unless the same one exists; return its ARN."""
+    name = resource_name("ui", run_id, content_hash(template))
+    try:
+        desc = sagemaker.describe_human_task_ui(HumanTaskUiName=name)
+    except ClientError as err:
+        if err.response["Error"]["Code"] not in ("ResourceNotFound", "ValidationException"):
+            raise
+    else:
+        if desc["UiTemplate"].get("ContentSha256") in (None, _sha256(template)):
+            log.info("reusing human task UI %s", name)
+            return desc["HumanTaskUiArn"]
+        raise ConfigurationError(
+            f"Human task UI `{name}` exists with other content",
+            "run the clean-up notebook for this run, or start a new run",
+        )
+    return sagemaker.create_human_task_ui(
+        HumanTaskUiName=name, UiTemplate={"Content": template}, Tags=kit_tags(run_id)
+    )["HumanTaskUiArn"]
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def flow_definition_config(
+    *,
+    workteam_arn: str,
+    task_ui_arn: str,
+    role_arn: str,
+    output_path: str,
+    title: str = "Review flagged moments in a video",
+    description: str = "Give a verdict on every flagged moment of the video",
+    task_count: int = 1,
+    time_limit_s: int = 3600,
+    lifetime_s: int = 86400,
+) -> dict[str, Any]:
+    """The arguments of CreateFlowDefinition (without name and tags), checked first."""
+    if not 1 <= task_count <= 3:
+        raise InputError(f"TaskCount {task_count} is out of range", "use 1, 2 or 3 reviewers")
+    if not 1 <= len(title) <= 128:
+        raise InputError("TaskTitle must have 1-128 characters", "shorten the title")
+    if not 1 <= len(description) <= 255:
+        raise InputError("TaskDescription must have 1-255 characters", "shorten it")
+    if time_limit_s < 30:
+        raise InputError("TaskTimeLimitInSeconds must be at least 30", "give reviewers more time")
+    if not output_path.startswith("s3://"):
+        raise InputError(f"Output path `{output_path}` is not s3://", "use s3://bucket/prefix/")
+    return {
+        "HumanLoopConfig": {
+            "WorkteamArn": workteam_arn,
+            "HumanTaskUiArn": task_ui_arn,
+            "TaskTitle": title,
+            "TaskDescription": description,
+            "TaskCount": task_count,
+            "TaskTimeLimitInSeconds": time_limit_s,
+            "TaskAvailabilityLifetimeInSeconds": lifetime_s,
+            "TaskKeywords": ["video", "moderation"],
+        },
+        "OutputConfig": {"S3OutputPath": output_path},
+        "RoleArn": role_arn,
+    }
+
+
+def ensure_flow_definition(
+    sagemaker: Any, run_id: str, config: dict[str, Any], *, timeout: float = 600.0
+) -> dict[str, Any]:
+    """Create the flow definition for ``config`` unless it exists; wait until it is Active.
+
+    Returns DescribeFlowDefinition's answer. Raises :class:`ResourceFailed` with the
+    FailureReason when it ends Failed.
+    """
+    name = resource_name("flow", run_id, content_hash(config))
+    try:
+        sagemaker.describe_flow_definition(FlowDefinitionName=name)
+        log.info("reusing flow definition %s", name)
+    except ClientError as err:
+        if err.response["Error"]["Code"] not in ("ResourceNotFound", "ValidationException"):
+            raise
+        sagemaker.create_flow_definition(FlowDefinitionName=name, Tags=kit_tags(run_id), **config)
+    role = config["RoleArn"]
+
+    def done(desc: dict[str, Any]) -> bool:
+        status = desc["FlowDefinitionStatus"]
+        if status == "Failed":
+            raise ResourceFailed(
+                f"Flow definition `{name}` failed: {desc.get('FailureReason', 'no reason given')}",
+                f"check that role `{role}` trusts sagemaker.amazonaws.com and may read and "
+                "write the bucket; then run clean up and this cell again",
+            )
+        return status == "Active"
+
+    return wait_until(
+        lambda: sagemaker.describe_flow_definition(FlowDefinitionName=name),
+        done,
+        what=f"Flow definition `{name}` becoming Active",
+        timeout=timeout,
+        advice=f"check that role `{role}` trusts sagemaker.amazonaws.com",
+        backoff=Backoff(first=1.0, cap=10.0),
+    )
+
+
+# --- human loops -------------------------------------------------------------------------------
+
+
+def start_human_loop(
+    a2i: Any, flow_definition_arn: str, run_id: str, loop_input: dict[str, Any]
+) -> dict[str, Any]:
+    """Start a human loop for ``loop_input`` unless it was already started; describe it.
+
+    The loop's name carries a hash of its input, so re-running the cell finds the same loop
+    instead of paying for a second review.
+    """
+    content = input_content(loop_input)
+    name = check_a2i_name(resource_name("loop", run_id, content_hash(content)), "loop name")
+    try:
+        return a2i.describe_human_loop(HumanLoopName=name)
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    a2i.start_human_loop(
+        HumanLoopName=name,
+        FlowDefinitionArn=flow_definition_arn,
+        HumanLoopInput={"InputContent": content},
+        DataAttributes={"ContentClassifiers": ["FreeOfPersonallyIdentifiableInformation"]},
+    )
+    return a2i.describe_human_loop(HumanLoopName=name)
+
+
+def wait_for_human_loop(
+    a2i: Any, name: str, *, timeout: float = 3600.0, backoff: Backoff | None = None
+) -> dict[str, Any]:
+    """Wait until a loop is Completed; raise when it ends Failed or Stopped, or at the deadline."""
+
+    def done(desc: dict[str, Any]) -> bool:
+        status = desc["HumanLoopStatus"]
+        if status in ("Failed", "Stopped"):
+            reason = desc.get("FailureReason") or desc.get("FailureCode") or status
+            raise ResourceFailed(
+                f"Human loop `{name}` ended {status}: {reason}",
+                "start a new loop (re-run the start cell after clean up), and check the work "
+                "team has members and the task's time limits",
+            )
+        return status == "Completed"
+
+    return wait_until(
+        lambda: a2i.describe_human_loop(HumanLoopName=name),
+        done,
+        what=f"Human loop `{name}` being completed by a reviewer",
+        timeout=timeout,
+        advice="open the worker portal printed above and submit the task, then run this cell again",
+        backoff=backoff or Backoff(first=2.0, cap=30.0),
+    )
+
+
+def read_output(s3: Any, a2i: Any, loop_name: str) -> dict[str, Any]:
+    """A completed loop's output.json, as a dict. Checks the loop is Completed first."""
+    desc = a2i.describe_human_loop(HumanLoopName=loop_name)
+    status = desc["HumanLoopStatus"]
+    if status != "Completed":
+        raise HumanLoopNotComplete(
+            f"Human loop `{loop_name}` is {status}, so it has no output yet",
+            "wait for a reviewer to submit it (run the waiting cell), then read again",
+        )
+    uri = desc.get("HumanLoopOutput", {}).get("OutputS3Uri", "")
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as err:
+        raise OutputMissing(
+            f"A2I reports output at `{uri}` but it cannot be read "
+            f"({err.response['Error']['Code']})",
+            "check the flow definition role may write there and your role may read it",
+        ) from None
+    return json.loads(body)
+
+
+def answers_frame(output: dict[str, Any]) -> pd.DataFrame:
+    """One row per (worker, item) verdict from an A2I output document.
+
+    Raises :class:`InputError` when an answer does not follow the page's schema.
+    """
+    rows: list[dict[str, Any]] = []
+    for answer in output.get("humanAnswers", []):
+        content = answer.get("answerContent", {})
+        raw = content.get(answers.ANSWER_FIELD)
+        try:
+            doc = json.loads(raw) if isinstance(raw, str) else raw
+            if doc.get("schema") != answers.ANSWER_SCHEMA:
+                raise ValueError(f"schema {doc.get('schema')!r}")
+            for item in doc["items"]:
+                if item["verdict"] not in answers.VERDICTS:
+                    raise ValueError(f"verdict {item['verdict']!r}")
+                rows.append(
+                    {
+                        "worker": answer.get("workerId", ""),
+                        "id": item["id"],
+                        "verdict": item["verdict"],
+                        "corrected_category": item.get("category") or "",
+                        "note": item.get("note", ""),
+                        "submitted": _parse_time(answer.get("submissionTime")),
+                        "seconds_spent": answer.get("timeSpentInSeconds"),
+                    }
+                )
+        except (TypeError, KeyError, ValueError, AttributeError) as err:
+            raise InputError(
+                f"An answer of loop `{output.get('humanLoopName')}` does not follow "
+                f"{answers.ANSWER_SCHEMA} ({err})",
+                "check that the flow definition uses the kit's reviewer page",
+            ) from None
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "worker",
+            "id",
+            "verdict",
+            "corrected_category",
+            "note",
+            "submitted",
+            "seconds_spent",
+        ],
+    )
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def verdicts(items: pd.DataFrame, output: dict[str, Any]) -> pd.DataFrame:
+    """Review items joined with the reviewers' verdicts (one row per item and worker)."""
+    frame = answers_frame(output)
+    cols = ["id", "label", "category", "start_ms", "end_ms", "confidence"]
+    return items[cols].merge(frame, on="id", how="left")
+
+
+def loop_names(loops: Iterable[dict[str, Any]]) -> list[str]:
+    """The names of described loops."""
+    return [loop["HumanLoopName"] for loop in loops]

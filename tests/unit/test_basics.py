@@ -1,0 +1,116 @@
+"""Waiting, names, media checks, pricing, preview and state (no AWS)."""
+
+import itertools
+
+import pytest
+
+from helpers import media, names, preview, pricing, state
+from helpers.errors import InputError, StateMissing, WaitTimeout
+from helpers.waiting import Backoff, wait_until
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def sleep(self, s):
+        self.sleeps.append(s)
+        self.now += s
+
+    def __call__(self):
+        return self.now
+
+
+def test_wait_until_backs_off_and_returns():
+    clock = FakeClock()
+    calls = itertools.count()
+    out = wait_until(
+        lambda: next(calls),
+        lambda n: n >= 5,
+        what="x",
+        timeout=1000,
+        advice="a",
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    assert out == 5
+    assert clock.sleeps[-1] > clock.sleeps[0]  # grows
+
+
+def test_wait_until_times_out_with_advice():
+    clock = FakeClock()
+    with pytest.raises(WaitTimeout, match="within 10 s — check the role"):
+        wait_until(
+            lambda: 0,
+            bool,
+            what="thing",
+            timeout=10,
+            advice="check the role",
+            sleep=clock.sleep,
+            clock=clock,
+        )
+    assert clock.now == pytest.approx(10)
+
+
+def test_backoff_caps():
+    delays = list(itertools.islice(Backoff(first=1, factor=2, cap=8, jitter=0).delays(), 6))
+    assert delays == [1, 2, 4, 8, 8, 8]
+
+
+def test_names():
+    run = names.new_run_id()
+    assert names.RUN_ID_PATTERN.match(run)
+    assert names.resource_name("flow", run, "ab12").startswith("vmk-flow-")
+    with pytest.raises(InputError, match="does not match"):
+        names.check_a2i_name("Upper-Case")
+    with pytest.raises(InputError, match="characters long"):
+        names.check_a2i_name("a" * 64)
+
+
+def test_media_checks(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        media.check_video_file(tmp_path / "nope.mp4")
+    txt = tmp_path / "notes.txt"
+    txt.write_text("hi")
+    with pytest.raises(InputError, match="not a video"):
+        media.check_video_file(txt)
+    fake = tmp_path / "fake.mp4"
+    fake.write_bytes(b"this is not an mp4 file at all")
+    with pytest.raises(InputError, match="does not look like"):
+        media.check_video_file(fake)
+
+
+def test_pricing_estimate():
+    est = pricing.estimate(duration_ms=61_000, loops=2)
+    assert list(est["quantity"]) == [2, 2]
+    assert est.attrs["read_on"]
+
+
+def test_preview_escapes_hostile_input():
+    html = preview.render(
+        {
+            "schema": "vmk-input/1",
+            "video": {
+                "title": "<script>alert(1)</script>",
+                "s3_uri": "s3://b/k.mp4",
+                "duration_ms": 1,
+            },
+            "items": [],
+            "rules": "r",
+        },
+        grant_read_access=lambda uri: "https://example.test/k.mp4",
+    )
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'src="https://example.test/k.mp4"' in html
+
+
+def test_state_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("VMK_STATE_FILE", str(tmp_path / "run.json"))
+    with pytest.raises(StateMissing, match="02_moderate_video"):
+        state.require("moderation")
+    state.record("moderation", {"job_id": "j"})
+    assert state.require("moderation") == {"job_id": "j"}
+    state.forget()
+    assert state.load() == {}
