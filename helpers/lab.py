@@ -125,33 +125,41 @@ def labels(session: KitSession) -> pd.DataFrame:
 # --- 03 set up human review --------------------------------------------------------------------
 
 
-def set_up_review(
-    session: KitSession,
-    workteam_name: str | None = None,
-    cors_origins: list[str] | None = None,
-    task_count: int = 1,
-) -> dict[str, Any]:
-    """Find the work team, create the task UI and flow definition, allow the portal to read.
-
-    Waits until the flow definition is Active. Returns (and records) the names and ARNs.
-    """
+def choose_workteam(session: KitSession, workteam_name: str | None = None) -> dict[str, Any]:
+    """Pick the private work team (by name, or the only one) and its worker portal URL."""
     team = review.find_workteam(session.sagemaker, workteam_name)
     portal = review.worker_portal_url(session.sagemaker, team)
-    ui_arn = review.ensure_task_ui(session.sagemaker, session.run_id, review.load_template())
-    origins = cors_origins or [portal, cors.PREVIEW_ORIGIN]
-    cors.apply_cors(session.s3, session.bucket, origins)
+    chosen = {"name": team["WorkteamName"], "arn": team["WorkteamArn"], "portal_url": portal}
+    state.record("workteam", chosen)
+    return chosen
+
+
+def create_task_ui(session: KitSession) -> str:
+    """Create the reviewer's page as a human task UI (or reuse the same one); return its ARN."""
+    arn = review.ensure_task_ui(session.sagemaker, session.run_id, review.load_template())
+    state.record("task_ui", {"arn": arn})
+    return arn
+
+
+def allow_portal(session: KitSession, origins: list[str] | None = None) -> dict[str, Any]:
+    """Add the bucket CORS rule that lets the worker portal read the video."""
+    portal = state.require("workteam")["portal_url"]
+    return cors.apply_cors(session.s3, session.bucket, origins or [portal, cors.PREVIEW_ORIGIN])
+
+
+def create_flow_definition(
+    session: KitSession, task_count: int = 1, timeout: float = 600.0
+) -> dict[str, Any]:
+    """Create the flow definition (or reuse the same one) and wait until it is Active."""
     config = review.flow_definition_config(
-        workteam_arn=team["WorkteamArn"],
-        task_ui_arn=ui_arn,
+        workteam_arn=state.require("workteam")["arn"],
+        task_ui_arn=state.require("task_ui")["arn"],
         role_arn=session.role_arn,
         output_path=f"s3://{session.bucket}/{session.prefix}/a2i-output",
         task_count=task_count,
     )
-    flow = review.ensure_flow_definition(session.sagemaker, session.run_id, config)
+    flow = review.ensure_flow_definition(session.sagemaker, session.run_id, config, timeout=timeout)
     setup = {
-        "workteam": team["WorkteamName"],
-        "portal_url": portal,
-        "task_ui_arn": ui_arn,
         "flow_definition_arn": flow["FlowDefinitionArn"],
         "flow_definition_name": flow["FlowDefinitionName"],
         "status": flow["FlowDefinitionStatus"],
@@ -202,6 +210,11 @@ def start_review(session: KitSession, items: pd.DataFrame, rules: RuleSet) -> di
     return desc
 
 
+def portal_url() -> str:
+    """The worker portal where reviewers sign in and find the task."""
+    return state.require("workteam")["portal_url"]
+
+
 def wait_for_review(session: KitSession, timeout: float = 3600.0) -> pd.DataFrame:
     """Wait until every human loop of the run is Completed; return their statuses."""
     rows = []
@@ -214,16 +227,33 @@ def wait_for_review(session: KitSession, timeout: float = 3600.0) -> pd.DataFram
 # --- 05 results --------------------------------------------------------------------------------
 
 
-def results(session: KitSession, items: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The reviewers' verdicts for every item of every loop of the run."""
-    frames = []
-    for loop in state.require("human_loops"):
-        output = review.read_output(session.s3, session.a2i, loop["name"])
-        loop_items = pd.DataFrame(output["inputContent"]["items"])
-        frames.append(review.verdicts(loop_items if items is None else items, output))
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    state.record("results", {"verdicts": int(out["verdict"].notna().sum()) if len(out) else 0})
-    return out
+def read_outputs(session: KitSession) -> list[dict[str, Any]]:
+    """A2I's output.json of every human loop of the run (each loop must be Completed)."""
+    return [
+        review.read_output(session.s3, session.a2i, loop["name"])
+        for loop in state.require("human_loops")
+    ]
+
+
+def verdicts(outputs: list[dict[str, Any]]) -> pd.DataFrame:
+    """Every item of every loop with the reviewers' verdicts (one row per item and reviewer)."""
+    frames = [review.verdicts(pd.DataFrame(out["inputContent"]["items"]), out) for out in outputs]
+    frame = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else review.verdicts(pd.DataFrame(columns=review.ITEM_COLUMNS), {})
+    )
+    state.record("results", {"verdicts": int(frame["verdict"].notna().sum())})
+    return frame
+
+
+def verdict_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """How many items got each verdict, per category."""
+    if frame.empty:
+        return pd.DataFrame()
+    return frame.pivot_table(
+        index="category", columns="verdict", values="id", aggfunc="count", fill_value=0
+    )
 
 
 # --- 06 clean up -------------------------------------------------------------------------------

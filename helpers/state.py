@@ -21,6 +21,8 @@ RECORDED_BY = {
     "session": "01_setup.ipynb",
     "video": "01_setup.ipynb",
     "moderation": "02_moderate_video.ipynb",
+    "workteam": "03_set_up_human_review.ipynb",
+    "task_ui": "03_set_up_human_review.ipynb",
     "review_setup": "03_set_up_human_review.ipynb",
     "human_loops": "04_review_with_human_loop.ipynb",
 }

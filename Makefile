@@ -1,0 +1,40 @@
+# Two commands on a fresh machine:
+#   make demo   run the whole lab offline (no AWS account) and print a summary
+#   make test   run every test (unit, offline stand-in, notebooks)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format serve clean
+
+$(STAMP): pyproject.toml requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --editable .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m helpers.demo
+
+lint: $(STAMP)
+	$(PY) -m ruff check helpers tests datasets notebooks
+	$(PY) -m ruff format --check helpers tests datasets notebooks
+
+format: $(STAMP)
+	$(PY) -m ruff check --fix helpers tests datasets notebooks
+	$(PY) -m ruff format helpers tests datasets notebooks
+
+test: lint
+	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval-sanitize.cfg notebooks
+
+# Start the offline stand-in in the foreground, for running the notebooks by hand in Jupyter.
+serve: $(STAMP)
+	$(PY) -m helpers.offline serve --port 4566
+
+clean:
+	rm -rf executed .kit .pytest_cache .ruff_cache

@@ -1,0 +1,37 @@
+"""Test harness for the notebooks: one offline stand-in per pytest session.
+
+When pytest runs notebooks (``--nbval``/``--nbval-lax``), this starts the kit's offline
+stand-in for AWS and points every kernel at it through the environment. It must happen in
+``pytest_configure``: nbval starts kernels before any fixture runs, and a kernel without this
+environment would use the developer's real AWS credentials.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+_server = None
+
+
+def _running_notebooks(config) -> bool:
+    return bool(
+        getattr(config.option, "nbval", False) or getattr(config.option, "nbval_lax", False)
+    )
+
+
+def pytest_configure(config):
+    global _server
+    if not _running_notebooks(config):
+        return
+    from helpers import offline
+    from helpers.demo import kernel_environment, point_at
+
+    settings = offline.OfflineSettings(job_seconds=1.0, auto_review="mixed")
+    _server = offline.start_server(settings, port=0)
+    point_at(kernel_environment(_server.env, Path(tempfile.mkdtemp(prefix="vmk-nbtest-"))))
+
+
+def pytest_unconfigure(config):
+    if _server is not None:
+        _server.stop()

@@ -1,0 +1,145 @@
+"""Run the whole lab offline: ``python -m helpers.demo`` (what ``make demo`` does).
+
+Starts the offline stand-in for AWS, points every notebook kernel at it through the
+environment, executes the notebooks in order with papermill into ``executed/``, checks that
+no cell wrote an error, and prints a short summary of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def notebook_paths(folder: Path = NOTEBOOKS) -> list[Path]:
+    """The lab's notebooks, in order."""
+    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def error_outputs(path: Path) -> list[str]:
+    """Error outputs and stderr text found in an executed notebook, one line each."""
+    book = json.loads(path.read_text())
+    found = []
+    for index, cell in enumerate(book["cells"]):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append(f"{path.name} cell {index}: {out.get('ename')}: {out.get('evalue')}")
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = "".join(out.get("text", "")).strip()
+                if text:
+                    found.append(f"{path.name} cell {index} wrote to stderr: {text[:200]}")
+    return found
+
+
+def summary(state: dict[str, Any]) -> list[str]:
+    """The demo's closing lines, from the run's state file."""
+    moderation = state.get("moderation", {})
+    rules = state.get("rules", {})
+    loops = state.get("human_loops", [])
+    lines = [
+        f"run id:              {state.get('session', {}).get('run_id', '?')}",
+        f"labels found:        {moderation.get('labels', '?')} detections "
+        f"on {moderation.get('pages', '?')} page(s)",
+        f"flagged by rules:    {rules.get('flagged', '?')} detections ({rules.get('name', '?')})",
+        f"sent for review:     {rules.get('items', '?')} items in {len(loops)} human loop(s)",
+        f"verdicts read back:  {state.get('results', {}).get('verdicts', '?')}",
+        f"cleaned up:          {state.get('cleanup', {}).get('deleted', '?')} resources deleted",
+    ]
+    return lines
+
+
+def kernel_environment(server_env: dict[str, str], work_dir: Path) -> dict[str, str]:
+    """The environment that points boto3 (in any process) at the stand-in and nowhere else.
+
+    Empty AWS config and credentials files keep a developer's own profiles out; the run's state
+    file goes to ``work_dir``.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("aws-config", "aws-credentials"):
+        (work_dir / name).touch()
+    return {
+        **server_env,
+        "AWS_CONFIG_FILE": str(work_dir / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(work_dir / "aws-credentials"),
+        "VMK_STATE_FILE": str(work_dir / "run.json"),
+    }
+
+
+def point_at(env: dict[str, str]) -> None:
+    """Apply :func:`kernel_environment`'s result to this process (and the kernels it starts)."""
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(key, None)
+    os.environ.update(env)
+
+
+def run(out_dir: Path, job_seconds: float, auto_review: str) -> int:
+    """Execute every notebook against a fresh stand-in; return a process exit code."""
+    import papermill as pm
+
+    from helpers import offline
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = offline.OfflineSettings(job_seconds=job_seconds, auto_review=auto_review)
+    server = offline.start_server(settings, port=0)
+    env = kernel_environment(server.env, Path(tempfile.mkdtemp(prefix="vmk-demo-")))
+    state_file = Path(env["VMK_STATE_FILE"])
+    saved = dict(os.environ)
+    point_at(env)
+    print(f"Offline stand-in for AWS at {server.endpoint}")
+    problems: list[str] = []
+    started = time.monotonic()
+    try:
+        for path in notebook_paths():
+            print(f"  running {path.name} ...", flush=True)
+            target = out_dir / path.name
+            try:
+                pm.execute_notebook(
+                    str(path),
+                    str(target),
+                    cwd=str(path.parent),
+                    kernel_name="python3",
+                    progress_bar=False,
+                )
+            except pm.PapermillExecutionError as err:
+                problems.append(f"{path.name}: {err.ename}: {err.evalue}")
+                break
+            problems.extend(error_outputs(target))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        server.stop()
+    elapsed = time.monotonic() - started
+    print()
+    if problems:
+        print("The demo FAILED:")
+        for line in problems:
+            print(f"  - {line}")
+        print(f"Executed notebooks are in {out_dir}/ for a closer look.")
+        return 1
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    print(f"The whole lab ran offline in {elapsed:.0f} s. Executed notebooks: {out_dir}/")
+    for line in summary(state):
+        print(f"  {line}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "executed")
+    parser.add_argument("--job-seconds", type=float, default=3.0)
+    parser.add_argument("--auto-review", default="mixed", help="confirm, reject, mixed or off")
+    args = parser.parse_args(argv)
+    return run(args.out, args.job_seconds, args.auto_review)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Repository hygiene: notebooks clean and well-formed, README in step with them."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_numbered_notebooks():
+    names = [p.name for p in NOTEBOOKS]
+    assert len(names) >= 6
+    assert all(re.match(r"^\d\d_[a-z0-9_]+\.ipynb$", n) for n in names), names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_clean_and_well_formed(path):
+    book = json.loads(path.read_text())
+    code = [c for c in book["cells"] if c["cell_type"] == "code"]
+    fix = "strip it with `make format` or Jupyter's Clear All Outputs, then save"
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), (
+        f"{path.name} is saved with outputs: {fix}"
+    )
+    assert book["metadata"]["kernelspec"]["name"] == "python3"
+    assert book["metadata"].get("language_info", {}).get("name") == "python"
+    tagged = [c for c in book["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged parameters"
+    # every code cell has prose before it
+    for before, cell in zip(book["cells"], book["cells"][1:], strict=False):
+        if cell["cell_type"] == "code":
+            assert before["cell_type"] == "markdown", f"{path.name}: code cell without prose"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_has_no_offline_branch_and_no_account_data(path):
+    text = path.read_text()
+    assert not re.search(r"\b\d{12}\b", text), f"{path.name} contains an account id"
+    assert "arn:aws" not in text, f"{path.name} contains an ARN"
+    for word in ("offline", "moto", "AWS_ENDPOINT_URL", "localhost", "127.0.0.1"):
+        sources = "".join(
+            "".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "code"
+        )
+        assert word not in sources, f"{path.name} code mentions {word!r}"
+
+
+def test_readme_lists_every_notebook_and_both_commands():
+    readme = (ROOT / "README.md").read_text()
+    for path in NOTEBOOKS:
+        assert path.name in readme, f"README does not list {path.name}"
+    assert "make demo" in readme and "make test" in readme
+
+
+def test_ci_runs_make_test():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
