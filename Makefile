@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format serve clean
+.PHONY: demo test lint format serve clean chromium venv
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,20 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix helpers tests datasets notebooks
 	$(PY) -m ruff format helpers tests datasets notebooks
 
-test: lint
+# Browser tests drive Debian's chromium through Playwright (Playwright's own download is not
+# needed). Installed here when missing and when this machine can (root or sudo, with apt).
+chromium:
+	@if [ -n "$$VMK_CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+	  true; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -q chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium); \
+	elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then \
+	  sudo apt-get install -y -q chromium; \
+	else \
+	  echo "No chromium found: install it, set VMK_CHROMIUM, or run .venv/bin/playwright install chromium"; \
+	fi
+
+test: lint chromium
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval-sanitize.cfg notebooks
 
