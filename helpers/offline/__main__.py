@@ -1,0 +1,115 @@
+"""Command line of the offline stand-in: ``python -m helpers.offline serve [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from helpers.offline.settings import AutoReviewPolicy, OfflineSettings
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = OfflineSettings()
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.offline",
+        description="Offline stand-in for the AWS services of the video moderation kit.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the stand-in as an HTTP server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    serve.add_argument("--port", type=int, default=5000, help="port; 0 picks a free one")
+    serve.add_argument("--region", default=defaults.region, help="region (%(default)s)")
+    serve.add_argument(
+        "--job-seconds",
+        type=float,
+        default=defaults.job_seconds,
+        help="seconds a moderation job stays IN_PROGRESS (%(default)s)",
+    )
+    serve.add_argument(
+        "--flow-definition-seconds",
+        type=float,
+        default=defaults.flow_definition_seconds,
+        help="seconds a flow definition stays Initializing (%(default)s)",
+    )
+    serve.add_argument(
+        "--auto-review",
+        choices=[p.value for p in AutoReviewPolicy],
+        default=defaults.auto_review.value,
+        help="how the auto reviewer answers human loops (%(default)s)",
+    )
+    serve.add_argument(
+        "--answer-after",
+        type=int,
+        default=defaults.answer_after_describes,
+        help="DescribeHumanLoop calls that see InProgress before the answer (%(default)s)",
+    )
+    serve.add_argument(
+        "--recordings-dir",
+        type=Path,
+        default=defaults.recordings_dir,
+        help="directory of Rekognition recordings (%(default)s)",
+    )
+    serve.add_argument(
+        "--workteam-subdomain",
+        default=None,
+        help="Workteam.SubDomain to report (default: <random>.labeling.<region>.sagemaker.aws)",
+    )
+    serve.add_argument(
+        "--env-file",
+        type=Path,
+        default=None,
+        help="also write the export lines to this file once listening (removed on exit)",
+    )
+    serve.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        cfg = OfflineSettings(
+            region=args.region,
+            job_seconds=args.job_seconds,
+            flow_definition_seconds=args.flow_definition_seconds,
+            auto_review=args.auto_review,
+            answer_after_describes=args.answer_after,
+            recordings_dir=args.recordings_dir,
+            workteam_subdomain=args.workteam_subdomain,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from helpers.offline.server import shell_lines, start_server
+
+    server = start_server(cfg, port=args.port, host=args.host, env_file=args.env_file)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"Offline AWS stand-in listening at {server.endpoint}")
+    print("Point boto3 at it (unset AWS_PROFILE: a profile would take precedence):")
+    for line in shell_lines(server.env):
+        print(f"  {line}")
+    if args.env_file:
+        print(f"Environment written to {args.env_file} (source it).")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""The stand-in as an HTTP server (moto server plus the kit's extensions).
+
+Point any process at it with the environment of :attr:`OfflineServer.env` (``AWS_ENDPOINT_URL``
+and the offline credentials): boto3 sends every service there, and the server tells services
+apart by the SigV4 credential scope, as moto's server does, with one addition: requests signed
+for ``sagemaker`` whose path starts with ``/human-loops`` are A2I runtime requests.
+
+Control endpoints (JSON) besides moto's own ``/moto-api/``:
+
+* ``GET /_kit/health`` → ``{"ok": true, "moto": "<version>"}``
+* ``GET /_kit/settings`` → the active settings; ``POST /_kit/settings`` with a JSON object of
+  fields to change (unknown fields or bad values → 400)
+* ``POST /_kit/advance`` with ``{"seconds": N}`` → moves the stand-in's clock forward
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from helpers.offline import settings as _settings
+from helpers.offline.install import install
+
+LOG = logging.getLogger("helpers.offline")
+CONTROL_PREFIX = "/_kit/"
+
+
+class KitDispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, routing A2I runtime requests and the ``/_kit/`` control endpoints."""
+
+    def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
+        host = super().infer_service_region_host(environ, path)
+        if (
+            host
+            and host.startswith("api.sagemaker.")
+            and environ.get("PATH_INFO", "").startswith("/human-loops")
+        ):
+            region = host[len("api.sagemaker.") : -len(".amazonaws.com")]
+            return f"a2i-runtime.sagemaker.{region}.amazonaws.com"
+        return host
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+            return _control(Request(environ))(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+def _control(request: Request) -> Response:
+    from helpers.offline import moto_compat, rekognition
+
+    route = request.path[len(CONTROL_PREFIX) :].strip("/")
+    cfg = _settings.current_settings()
+    try:
+        if route == "health" and request.method == "GET":
+            return _json({"ok": True, "moto": moto_compat.moto_version()})
+        if route == "settings" and request.method == "GET":
+            return _json(cfg.to_dict())
+        if route == "settings" and request.method == "POST":
+            changes = request.get_json(force=True, silent=True)
+            if not isinstance(changes, dict):
+                return _json({"error": "send a JSON object of settings to change"}, 400)
+            cfg.update(changes)
+            LOG.info("settings changed over HTTP: %s", sorted(changes))
+            return _json(cfg.to_dict())
+        if route == "advance" and request.method == "POST":
+            body = request.get_json(force=True, silent=True) or {}
+            seconds = float(body.get("seconds", 0))
+            moment = _settings.advance_clock(seconds)
+            rekognition.notify_due_jobs()
+            return _json({"now": moment.isoformat()})
+    except (TypeError, ValueError) as error:
+        return _json({"error": str(error)}, 400)
+    return _json({"error": f"no control endpoint {request.method} {request.path}"}, 404)
+
+
+def environment(endpoint: str, region: str) -> dict[str, str]:
+    """The environment that points boto3 at the server as the offline identity."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": _settings.OFFLINE_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": _settings.OFFLINE_SECRET_ACCESS_KEY,
+        "AWS_SESSION_TOKEN": _settings.OFFLINE_SESSION_TOKEN,
+        "AWS_DEFAULT_REGION": region,
+    }
+
+
+def shell_lines(env: dict[str, str]) -> list[str]:
+    """``export`` lines for ``env`` plus ``unset AWS_PROFILE`` (a profile would win)."""
+    return [f"export {name}={value}" for name, value in env.items()] + ["unset AWS_PROFILE"]
+
+
+class OfflineServer:
+    """A running stand-in server (from :func:`start_server`); also a context manager."""
+
+    def __init__(
+        self,
+        server: BaseWSGIServer,
+        thread: threading.Thread,
+        cfg: _settings.OfflineSettings,
+        previous: tuple[_settings.OfflineSettings, float],
+        env_file: Path | None,
+    ) -> None:
+        self._server = server
+        self._thread = thread
+        self._previous = previous
+        self._env_file = env_file
+        self.settings = cfg
+        host, port = server.server_address[:2]
+        self.host = str(host)
+        self.port = int(port)
+        self.endpoint = f"http://{self.host}:{self.port}"
+        #: Environment that points boto3 at this server as the offline identity.
+        self.env = environment(self.endpoint, cfg.region)
+
+    def stop(self) -> None:
+        """Stop serving, remove the env file this server wrote, restore previous settings."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+            self._server.server_close()
+            if self._env_file is not None:
+                self._env_file.unlink(missing_ok=True)
+            _settings.restore(self._previous)
+            LOG.info("offline stand-in at %s stopped", self.endpoint)
+
+    def __enter__(self) -> OfflineServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def write_env_file(path: Path, env: dict[str, str]) -> None:
+    """Write ``env`` as sourceable shell lines, atomically (the file appears complete)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(
+        "# offline AWS stand-in of the video moderation kit; source this file\n"
+        + "\n".join(shell_lines(env))
+        + "\n",
+        encoding="utf-8",
+    )
+    os.replace(partial, path)
+
+
+def start_server(
+    settings: _settings.OfflineSettings | None = None,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    env_file: str | os.PathLike[str] | None = None,
+) -> OfflineServer:
+    """Start the stand-in on ``host:port`` in a background thread (``port=0``: a free port).
+
+    Makes ``settings`` active for the process until :meth:`OfflineServer.stop`. With
+    ``env_file``, writes the environment there once the server listens.
+    """
+    install()
+    cfg = settings if settings is not None else _settings.OfflineSettings()
+    app = KitDispatcher(create_backend_app)  # type: ignore[arg-type]
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    previous = _settings.activate(cfg)
+    thread = threading.Thread(target=server.serve_forever, name="vmk-offline-aws", daemon=True)
+    thread.start()
+    handle = OfflineServer(server, thread, cfg, previous, Path(env_file) if env_file else None)
+    if env_file:
+        write_env_file(Path(env_file), handle.env)
+    LOG.info("offline stand-in listening at %s", handle.endpoint)
+    return handle
