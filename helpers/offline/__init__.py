@@ -80,9 +80,9 @@ __all__ = [
 def install() -> None:
     """Register the extensions with moto (idempotent).
 
-    See :func:`helpers.offline.install.install`.
+    See :func:`helpers.offline.registration.install`.
     """
-    from helpers.offline.install import install as _install
+    from helpers.offline.registration import install as _install
 
     _install()
 

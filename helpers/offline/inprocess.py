@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from helpers.offline import settings as _settings
-from helpers.offline.install import install
+from helpers.offline.registration import install
 
 
 def offline_environment(cfg: _settings.OfflineSettings) -> dict[str, str]:

@@ -54,31 +54,25 @@ def _parents(name: str) -> set[str]:
 
 
 def review_items(items: list[dict[str, Any]], policy: AutoReviewPolicy) -> list[dict[str, Any]]:
-    """The ``items`` of a ``vmk-review/1`` answer for the input items under ``policy``."""
-    out: list[dict[str, Any]] = []
+    """The ``items`` of a ``vmk-review/1`` answer for the input items under ``policy``.
+
+    ``mixed`` ranks the items by a hash of their id (so the verdicts do not depend on the
+    order of the items): with two items or more the first gets ``wrong_category``, every
+    fourth from the third on gets ``not_violation``, the rest ``violation``.
+    """
     ids = [str(item.get("id", index)) for index, item in enumerate(items)]
-    wrong_id = None
-    if policy is AutoReviewPolicy.MIXED and len(items) >= 2:
-        wrong_id = min(ids, key=_hash)
-    for item_id, item in zip(ids, items, strict=False):
-        verdict = "violation"
-        category: str | None = None
-        note = ""
+    rank = {item_id: position for position, item_id in enumerate(sorted(ids, key=_hash))}
+    out: list[dict[str, Any]] = []
+    for item_id, item in zip(ids, items, strict=True):
+        verdict, category, note = "violation", None, "auto reviewer: confirmed"
         if policy is AutoReviewPolicy.REJECT:
-            verdict = "not_violation"
-            note = "auto reviewer: not a violation"
+            verdict, note = "not_violation", "auto reviewer: not a violation"
         elif policy is AutoReviewPolicy.MIXED:
-            if item_id == wrong_id:
-                verdict = "wrong_category"
+            if rank[item_id] == 0 and len(items) >= 2:
                 category = corrected_category(item)
-                note = f"auto reviewer: this is {category}"
-            elif _hash(item_id) % 4 == 0:
-                verdict = "not_violation"
-                note = "auto reviewer: not a violation"
-            else:
-                note = "auto reviewer: confirmed"
-        else:
-            note = "auto reviewer: confirmed"
+                verdict, note = "wrong_category", f"auto reviewer: this is {category}"
+            elif rank[item_id] % 4 == 2:
+                verdict, note = "not_violation", "auto reviewer: not a violation"
         out.append({"id": item_id, "verdict": verdict, "category": category, "note": note})
     return out
 

@@ -31,7 +31,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from helpers.offline import settings as _settings
-from helpers.offline.install import install
+from helpers.offline.registration import install
 
 LOG = logging.getLogger("helpers.offline")
 CONTROL_PREFIX = "/_kit/"

@@ -67,9 +67,9 @@ class AutoReviewPolicy(str, Enum):
 
     * ``confirm`` — every item is a ``violation``;
     * ``reject`` — every item is ``not_violation``;
-    * ``mixed`` — deterministic by a hash of the item id: mostly ``violation``, about one in four
-      ``not_violation``, and (with two items or more) exactly one ``wrong_category`` with a
-      corrected v7 category;
+    * ``mixed`` — deterministic by a hash of the item id: mostly ``violation``, one in four
+      ``not_violation`` (from three items on), and (with two items or more) exactly one
+      ``wrong_category`` with a corrected v7 category;
     * ``off`` — never answers; loops stay ``InProgress`` until stopped or expired.
     """
 
