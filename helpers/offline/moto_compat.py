@@ -92,7 +92,7 @@ def check_get_backend() -> str | None:
     from moto import backends
 
     try:
-        found = backends.get_backend("sagemaker-runtime")  # type: ignore[call-overload]
+        found = backends.get_backend("sagemaker-runtime")
     except Exception as error:  # pragma: no cover - only when moto moved
         return f"moto.backends.get_backend('sagemaker-runtime') failed: {error!r}"
     expected = importlib.import_module("moto.sagemakerruntime").sagemakerruntime_backends

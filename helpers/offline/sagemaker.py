@@ -310,7 +310,7 @@ def _aware(value: Any) -> datetime:
         return datetime.fromtimestamp(value, tz=settings.now().tzinfo)
     from dateutil import parser as date_parser
 
-    parsed = date_parser.parse(str(value))
+    parsed: datetime = date_parser.parse(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=settings.now().tzinfo)
 
 

@@ -34,7 +34,20 @@ from helpers.offline import settings as _settings
 from helpers.offline.registration import install
 
 LOG = logging.getLogger("helpers.offline")
+#: One DEBUG line per HTTP request (werkzeug would print each to stderr at INFO).
+HTTP_LOG = logging.getLogger("helpers.offline.http")
 CONTROL_PREFIX = "/_kit/"
+
+
+class _RequestHandler(MotoRequestHandler):
+    """moto's request handler, logging requests at DEBUG on ``helpers.offline.http``."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        HTTP_LOG.debug('"%s" %s %s', self.requestline, code, size)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        level = logging.WARNING if type == "error" else logging.DEBUG
+        HTTP_LOG.log(level, message.rstrip(), *args)
 
 
 class KitDispatcher(DomainDispatcherApplication):
@@ -173,8 +186,8 @@ def start_server(
     """
     install()
     cfg = settings if settings is not None else _settings.OfflineSettings()
-    app = KitDispatcher(create_backend_app)  # type: ignore[arg-type]
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    app = KitDispatcher(create_backend_app)
+    server = make_server(host, port, app, threaded=True, request_handler=_RequestHandler)
     previous = _settings.activate(cfg)
     thread = threading.Thread(target=server.serve_forever, name="vmk-offline-aws", daemon=True)
     thread.start()

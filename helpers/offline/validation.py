@@ -106,17 +106,17 @@ def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
         if "max" in meta and len(value) > meta["max"]:
             errors.append(f"{prefix} have length less than or equal to {meta['max']}")
         for index, item in enumerate(value, start=1):
-            _check(shape.member, item, f"{path}.{index}.member", errors)  # type: ignore[attr-defined]
+            _check(shape.member, item, f"{path}.{index}.member", errors)
     elif kind == "map" and isinstance(value, Mapping):
         for key, item in value.items():
-            _check(shape.value, item, f"{path}.{key}", errors)  # type: ignore[attr-defined]
+            _check(shape.value, item, f"{path}.{key}", errors)
     elif kind == "structure" and isinstance(value, Mapping):
         _check_structure(shape, value, path, errors)
 
 
 def _check_structure(shape: Shape, value: Mapping[str, Any], path: str, errors: list[str]) -> None:
-    required = set(shape.required_members)  # type: ignore[attr-defined]
-    for name, member in shape.members.items():  # type: ignore[attr-defined]
+    required = set(shape.required_members)
+    for name, member in shape.members.items():
         member_path = f"{path}.{_lower_camel(name)}" if path else _lower_camel(name)
         item = value.get(name)
         if item is None:

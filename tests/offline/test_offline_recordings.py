@@ -116,3 +116,31 @@ def test_probe_reads_mp4_headers(mp4):
     }
     assert recordings.probe_video_metadata(mp4(codec=b"hvc1"))["Codec"] == "hevc"
     assert recordings.probe_video_metadata(b"\x00\x00\x00\x18ftypmp42" + b"\xff" * 20) is None
+
+
+def test_the_kits_sample_video_matches_its_recording():
+    import hashlib
+
+    video = default_recordings_dir().parent / "media" / "moderation-sample.mp4"
+    if not video.exists():
+        pytest.skip("no sample video in datasets/media yet")
+    sha = hashlib.sha256(video.read_bytes()).hexdigest()
+    recording, why = recordings.match_recording(default_recordings_dir(), sha, video.name)
+    assert recording is not None and "SHA-256" in why, why
+    probed = recordings.probe_video_metadata(video.read_bytes())
+    assert probed is not None
+    for key in ("Codec", "FrameWidth", "FrameHeight"):
+        assert probed[key] == recording.video_metadata[key]
+
+
+def test_importing_the_package_has_no_side_effects():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, helpers.offline as o; "
+        "assert not any(m.split('.')[0] in ('moto', 'boto3', 'botocore') for m in sys.modules), "
+        "sorted(m for m in sys.modules if m.startswith(('moto', 'boto')));"
+        "assert o.OFFLINE_ACCESS_KEY_ID == 'ASIAVMKOFFLINE000001'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
