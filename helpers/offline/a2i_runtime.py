@@ -35,6 +35,7 @@ from helpers.offline import exceptions as err
 from helpers.offline import reviewer, settings
 from helpers.offline import sagemaker as sm
 from helpers.offline.exceptions import service_error
+from helpers.offline.locks import STATE_LOCK
 from helpers.offline.paging import page
 from helpers.offline.validation import validate
 
@@ -144,7 +145,11 @@ class A2IRuntimeBackend(BaseBackend):
     def __init__(self, region_name: str, account_id: str) -> None:
         super().__init__(region_name, account_id)
         self.human_loops: dict[str, HumanLoop] = {}
-        self.lock = threading.RLock()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The stand-in's state lock (see :mod:`helpers.offline.locks`)."""
+        return STATE_LOCK
 
     @property
     def _url_module(self) -> Any:

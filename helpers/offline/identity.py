@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from moto.sts.models import STSBackend
 from moto.utilities.utils import get_partition
 
 from helpers.offline import settings
+from helpers.offline.locks import STATE_LOCK
 
 LOG = logging.getLogger("helpers.offline")
 
@@ -35,7 +35,7 @@ TRUST_POLICY = {
         }
     ],
 }
-_LOCK = threading.RLock()
+_LOCK = STATE_LOCK
 _MARK = "__vmk_offline__"
 
 

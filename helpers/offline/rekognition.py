@@ -30,6 +30,7 @@ from moto.rekognition.responses import RekognitionResponse
 from helpers.offline import exceptions as err
 from helpers.offline import recordings, settings
 from helpers.offline.exceptions import service_error
+from helpers.offline.locks import STATE_LOCK
 from helpers.offline.validation import validate
 from helpers.taxonomy import MODEL_VERSION as DEFAULT_MODEL_VERSION
 
@@ -42,7 +43,7 @@ MAX_VIDEO_BYTES = 10 * 1024**3
 _S3_MESSAGE = (
     "Unable to get object metadata from S3. Check object key, region and/or access permissions."
 )
-_LOCK = threading.RLock()
+_LOCK = STATE_LOCK
 
 
 @dataclasses.dataclass

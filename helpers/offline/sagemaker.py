@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import logging
 import secrets
-import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from helpers.offline import exceptions as err
 from helpers.offline import identity, settings
 from helpers.offline.exceptions import service_error
+from helpers.offline.locks import STATE_LOCK
 from helpers.offline.paging import page
 from helpers.offline.validation import validate
 
@@ -40,7 +40,7 @@ SERVICE = "sagemaker"
 MAX_TASK_TIME_LIMIT_SECONDS = 28_800
 MAX_TASK_AVAILABILITY_SECONDS = 864_000
 DEFAULT_MAX_RESULTS = 10
-_LOCK = threading.RLock()
+_LOCK = STATE_LOCK
 
 
 @dataclasses.dataclass
