@@ -100,7 +100,7 @@ def test_reset_wipes_everything(aws, video, review_setup, input_content):
     assert boto3.client("iam").list_roles()["Roles"] == []
 
 
-def test_leaving_mocked_drops_the_state(offline_settings, review_setup_outside=None):
+def test_leaving_mocked_drops_the_state(offline_settings):
     with mocked(offline_settings) as aws:
         aws.client("sagemaker").create_human_task_ui(
             HumanTaskUiName="vmk-ui", UiTemplate={"Content": "x"}
