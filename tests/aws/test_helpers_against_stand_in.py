@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from helpers import cleanup, cors, lab, media, moderation, review, state
-from helpers.errors import ConfigurationError, InputError, ResourceFailed
+from helpers.errors import ConfigurationError, InputError, ModerationJobFailed, ResourceFailed
 from helpers.offline import OfflineSettings, mocked, offline_role_arn
 from helpers.rules import RuleSet, apply_rules
 from helpers.session import connect
@@ -196,3 +196,14 @@ def test_stopped_loop_raises_named_error(aws, session, monkeypatch):
     session.a2i.stop_human_loop(HumanLoopName=loop["HumanLoopName"])
     with pytest.raises(ResourceFailed, match="Stopped"):
         review.wait_for_human_loop(session.a2i, loop["HumanLoopName"], timeout=60)
+
+
+def test_failed_job_raises_with_status_message(session, monkeypatch):
+    _fast(monkeypatch)
+    session.s3.put_object(Bucket=session.bucket, Key="x/not-a-video.mp4", Body=b"hello" * 100)
+    job = moderation.start_moderation(session.rekognition, session.bucket, "x/not-a-video.mp4")
+    with pytest.raises(ModerationJobFailed) as err:
+        moderation.wait_for_moderation(session.rekognition, job)
+    assert err.value.status_message
+    assert err.value.status_message in str(err.value)
+    assert "H.264" in str(err.value)  # says what to do next
