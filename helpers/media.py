@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from helpers import mp4
 from helpers.errors import InputError
 from helpers.session import KitSession, ensure_bucket
 
@@ -15,13 +16,14 @@ log = logging.getLogger(__name__)
 #: Rekognition Video reads MP4, MOV and AVI containers with H.264 video.
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi"}
 MAX_VIDEO_BYTES = 10 * 1024**3
+MAX_VIDEO_MS = 6 * 3600 * 1000
 
 
 def check_video_file(path: str | Path) -> Path:
     """Return ``path`` if it is a readable video file Rekognition can take; else raise.
 
-    Checks existence, the extension, the size limit (10 GB) and, for MP4/MOV, that the file
-    starts like an ISO media file. Deeper checks (codec, duration) belong to the Trust issue.
+    Checks existence, the extension, the container, and from MP4/MOV headers the codec
+    (H.264) and the duration (at most 6 h), and the size limit (10 GB).
     """
     p = Path(path).expanduser()
     if not p.is_file():
@@ -39,14 +41,25 @@ def check_video_file(path: str | Path) -> Path:
         raise InputError(
             f"`{p.name}` is {size / 1024**3:.1f} GB", "Rekognition Video takes at most 10 GB"
         )
-    if p.suffix.lower() in {".mp4", ".mov", ".m4v"}:
-        with p.open("rb") as fh:
-            head = fh.read(12)
-        if head[4:8] not in (b"ftyp", b"moov", b"wide", b"free", b"mdat"):
-            raise InputError(
-                f"`{p.name}` does not look like an MP4/MOV file",
-                "re-encode it as H.264 MP4 (e.g. ffmpeg -i in -c:v libx264 -c:a aac out.mp4)",
-            )
+    with p.open("rb") as fh:
+        container = mp4.sniff_container(fh.read(12))
+    if container is None:
+        raise InputError(
+            f"`{p.name}` is not an MP4, MOV or AVI file",
+            "re-encode it as H.264 MP4 (e.g. ffmpeg -i in -c:v libx264 -c:a aac out.mp4)",
+        )
+    meta = mp4.probe_file(p) if container in ("mp4", "mov") else None
+    if meta and meta.get("Codec") not in (None, "h264"):
+        raise InputError(
+            f"`{p.name}` is encoded with {meta['Codec']}; Rekognition Video reads H.264 only",
+            "re-encode it: ffmpeg -i in -c:v libx264 -c:a aac out.mp4",
+        )
+    if meta and meta.get("DurationMillis", 0) > MAX_VIDEO_MS:
+        hours = meta["DurationMillis"] / 3_600_000
+        raise InputError(
+            f"`{p.name}` lasts {hours:.1f} h; Rekognition Video takes at most 6 h",
+            "cut it into parts of at most 6 hours and moderate each",
+        )
     return p
 
 
@@ -102,41 +115,6 @@ def _video_record(session: KitSession, key: str, p: Path, digest: str) -> dict[s
 
 
 def mp4_duration_ms(path: str | Path) -> int | None:
-    """The duration of an MP4/MOV file from its ``moov/mvhd`` box, or None if not found.
-
-    Reads box headers only (no decoding, no ffprobe), so it works anywhere.
-    """
-    import struct
-
-    def boxes(fh, end):
-        while fh.tell() + 8 <= end:
-            start = fh.tell()
-            size, kind = struct.unpack(">I4s", fh.read(8))
-            if size == 1:
-                size = struct.unpack(">Q", fh.read(8))[0]
-            elif size == 0:
-                size = end - start
-            if size < 8:
-                return
-            yield kind, start, size
-            fh.seek(start + size)
-
-    p = Path(path)
-    with p.open("rb") as fh:
-        total = p.stat().st_size
-        for kind, start, size in boxes(fh, total):
-            if kind != b"moov":
-                continue
-            fh.seek(start + 8)
-            for sub, sub_start, _ in boxes(fh, start + size):
-                if sub != b"mvhd":
-                    continue
-                fh.seek(sub_start + 8)
-                version = fh.read(1)[0]
-                fh.read(3)
-                if version == 1:
-                    _, _, timescale, duration = struct.unpack(">QQIQ", fh.read(28))
-                else:
-                    _, _, timescale, duration = struct.unpack(">IIII", fh.read(16))
-                return int(duration * 1000 / timescale) if timescale else None
-    return None
+    """The duration of an MP4/MOV file from its headers, or None when it cannot be read."""
+    meta = mp4.probe_file(path)
+    return meta.get("DurationMillis") if meta else None

@@ -25,16 +25,15 @@ import copy
 import dataclasses
 import json
 import logging
-import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from helpers import mp4
+
 LOG = logging.getLogger("helpers.offline")
 
-#: Rekognition reports this Format for MP4 and MOV files alike.
-QUICKTIME_FORMAT = "QuickTime / MOV"
-_CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc", b"mp4v": "mpeg4"}
+QUICKTIME_FORMAT = mp4.QUICKTIME_FORMAT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,107 +235,15 @@ def sort_rows(rows: list[dict[str, Any]], sort_by: str) -> list[dict[str, Any]]:
 
 
 # --- container sniffing and metadata ---------------------------------------------------------
+# The MP4/MOV reader is shared with the kit's own pre-upload checks (helpers/mp4.py).
 
 
 def sniff_container(data: bytes) -> str | None:
     """``"mp4"``, ``"mov"``, ``"avi"`` or None when the bytes are none of the formats Rekognition
     Video accepts."""
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"AVI ":
-        return "avi"
-    if len(data) >= 12 and data[4:8] == b"ftyp":
-        return "mov" if data[8:12] == b"qt  " else "mp4"
-    if len(data) >= 8 and data[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):
-        return "mov"
-    return None
-
-
-def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-    """(type, payload start, payload end) of the ISO-BMFF boxes in ``data[start:end]``."""
-    offset = start
-    while offset + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
-        header = 8
-        if size == 1:
-            if offset + 16 > end:
-                return
-            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
-            header = 16
-        elif size == 0:
-            size = end - offset
-        if size < header or offset + size > end:
-            return
-        yield kind, offset + header, offset + size
-        offset += size
-
-
-def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
-    for box_kind, payload_start, payload_end in _boxes(data, start, end):
-        if box_kind == kind:
-            return payload_start, payload_end
-    return None
+    return mp4.sniff_container(data[:12])
 
 
 def probe_video_metadata(data: bytes) -> dict[str, Any] | None:
-    """Best-effort VideoMetadata from MP4/MOV headers (None when they cannot be read).
-
-    Reads the movie duration (``mvhd``) and, from the first video track, the frame size
-    (``tkhd``), codec (``stsd``) and average frame rate (``stts`` over ``mdhd``).
-    """
-    try:
-        return _probe(data)
-    except (struct.error, IndexError, ZeroDivisionError):
-        return None
-
-
-def _probe(data: bytes) -> dict[str, Any] | None:
-    moov = _child(data, 0, len(data), b"moov")
-    if moov is None:
-        return None
-    meta: dict[str, Any] = {"Format": QUICKTIME_FORMAT, "ColorRange": "LIMITED"}
-    mvhd = _child(data, *moov, b"mvhd")
-    if mvhd:
-        start = mvhd[0]
-        if data[start] == 1:
-            timescale, duration = struct.unpack(">IQ", data[start + 20 : start + 32])
-        else:
-            timescale, duration = struct.unpack(">II", data[start + 12 : start + 20])
-        if timescale:
-            meta["DurationMillis"] = int(duration * 1000 / timescale)
-    for kind, trak_start, trak_end in _boxes(data, *moov):
-        if kind != b"trak":
-            continue
-        mdia = _child(data, trak_start, trak_end, b"mdia")
-        hdlr = _child(data, *mdia, b"hdlr") if mdia else None
-        if not mdia or not hdlr or data[hdlr[0] + 8 : hdlr[0] + 12] != b"vide":
-            continue
-        tkhd = _child(data, trak_start, trak_end, b"tkhd")
-        if tkhd:
-            offset = tkhd[0] + (88 if data[tkhd[0]] == 1 else 76)
-            width, height = struct.unpack(">II", data[offset : offset + 8])
-            meta["FrameWidth"], meta["FrameHeight"] = width >> 16, height >> 16
-        stbl = None
-        minf = _child(data, *mdia, b"minf")
-        if minf:
-            stbl = _child(data, *minf, b"stbl")
-        if stbl:
-            stsd = _child(data, *stbl, b"stsd")
-            if stsd and stsd[1] - stsd[0] >= 16:
-                fourcc = data[stsd[0] + 12 : stsd[0] + 16]
-                meta["Codec"] = _CODECS.get(fourcc, fourcc.decode("latin-1").strip())
-            stts = _child(data, *stbl, b"stts")
-            mdhd = _child(data, *mdia, b"mdhd")
-            if stts and mdhd:
-                count = struct.unpack(">I", data[stts[0] + 4 : stts[0] + 8])[0]
-                frames = sum(
-                    struct.unpack(">I", data[stts[0] + 8 + 8 * i : stts[0] + 12 + 8 * i])[0]
-                    for i in range(count)
-                )
-                start = mdhd[0]
-                if data[start] == 1:
-                    timescale, duration = struct.unpack(">IQ", data[start + 20 : start + 32])
-                else:
-                    timescale, duration = struct.unpack(">II", data[start + 12 : start + 20])
-                if duration and timescale:
-                    meta["FrameRate"] = round(frames * timescale / duration, 3)
-        break
-    return meta
+    """Best-effort VideoMetadata from MP4/MOV headers (None when they cannot be read)."""
+    return mp4.probe_bytes(data)

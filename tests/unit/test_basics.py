@@ -1,10 +1,11 @@
 """Waiting, names, media checks, pricing, preview and state (no AWS)."""
 
 import itertools
+from pathlib import Path
 
 import pytest
 
-from helpers import media, names, preview, pricing, state
+from helpers import media, mp4, names, preview, pricing, state
 from helpers.errors import InputError, StateMissing, WaitTimeout
 from helpers.waiting import Backoff, wait_until
 
@@ -77,8 +78,32 @@ def test_media_checks(tmp_path):
         media.check_video_file(txt)
     fake = tmp_path / "fake.mp4"
     fake.write_bytes(b"this is not an mp4 file at all")
-    with pytest.raises(InputError, match="does not look like"):
+    with pytest.raises(InputError, match="not an MP4, MOV or AVI"):
         media.check_video_file(fake)
+    hevc = tmp_path / "hevc.mp4"
+    hevc.write_bytes(mp4.header_only(10_000, codec=b"hvc1"))
+    with pytest.raises(InputError, match=r"hevc; Rekognition Video reads H\.264 only"):
+        media.check_video_file(hevc)
+    long = tmp_path / "long.mp4"
+    long.write_bytes(mp4.header_only(6 * 3600 * 1000 + 1))
+    with pytest.raises(InputError, match="at most 6 h"):
+        media.check_video_file(long)
+    ok = tmp_path / "six-hours.mp4"
+    ok.write_bytes(mp4.header_only(6 * 3600 * 1000))
+    assert media.check_video_file(ok) == ok
+
+
+def test_mp4_probe_reads_the_sample_and_header_only_files():
+    sample = Path(__file__).resolve().parents[2] / "datasets" / "media" / "moderation-sample.mp4"
+    meta = mp4.probe_file(sample)
+    assert meta["Codec"] == "h264"
+    assert (meta["FrameWidth"], meta["FrameHeight"], meta["FrameRate"]) == (640, 360, 25.0)
+    assert meta["DurationMillis"] == 54_000
+    assert mp4.probe_bytes(sample.read_bytes()) == meta
+    made = mp4.probe_bytes(mp4.header_only(90_000, width=1280, height=720, fps=30))
+    assert (made["DurationMillis"], made["FrameWidth"], made["FrameRate"]) == (90_000, 1280, 30.0)
+    assert mp4.sniff_container(b"RIFF\x00\x00\x00\x00AVI ") == "avi"
+    assert mp4.sniff_container(b"hello world!") is None
 
 
 def test_pricing_estimate():
