@@ -59,6 +59,12 @@ def parse_recording(path: Path, document: Any) -> Recording:
     video = document.get("video")
     if not isinstance(video, dict) or not isinstance(video.get("file"), str):
         raise RecordingError(f"{path}: `video.file` (the video's file name) is missing")
+    metadata = document.get("VideoMetadata") or {}
+    if not isinstance(metadata, dict):
+        raise RecordingError(f"{path}: `VideoMetadata` must be an object")
+    spec = document.get("synthetic")
+    if spec is not None:
+        return _synthetic_recording(path, video["file"], document, metadata, spec)
     sha = video.get("sha256")
     if not isinstance(sha, str) or len(sha) != 64:
         raise RecordingError(f"{path}: `video.sha256` must be 64 hex digits")
@@ -77,9 +83,6 @@ def parse_recording(path: Path, document: Any) -> Recording:
                 f"{path}: ModerationLabels[{index}] needs an integer Timestamp and a "
                 "ModerationLabel with Name and Confidence"
             )
-    metadata = document.get("VideoMetadata") or {}
-    if not isinstance(metadata, dict):
-        raise RecordingError(f"{path}: `VideoMetadata` must be an object")
     ordered = sorted(rows, key=lambda r: r["Timestamp"])
     return Recording(
         path=path,
@@ -88,6 +91,32 @@ def parse_recording(path: Path, document: Any) -> Recording:
         model_version=str(document.get("ModerationModelVersion") or ""),
         video_metadata=metadata,
         rows=tuple(ordered),
+    )
+
+
+def _synthetic_recording(
+    path: Path, file: str, document: dict[str, Any], metadata: dict[str, Any], spec: Any
+) -> Recording:
+    """A recording whose rows are generated (see :mod:`helpers.offline.synthetic`)."""
+    from helpers.offline import synthetic
+
+    duration = metadata.get("DurationMillis")
+    if not isinstance(spec, dict) or not isinstance(duration, int) or duration <= 0:
+        raise RecordingError(
+            f"{path}: a synthetic recording needs `synthetic` options and "
+            "`VideoMetadata.DurationMillis`"
+        )
+    try:
+        rows = synthetic.rows(duration, **spec)
+    except TypeError as err:
+        raise RecordingError(f"{path}: bad `synthetic` options: {err}") from None
+    return Recording(
+        path=path,
+        file=file,
+        sha256="",
+        model_version=str(document.get("ModerationModelVersion") or ""),
+        video_metadata={**synthetic.metadata(duration), **metadata},
+        rows=tuple(rows),
     )
 
 
@@ -131,6 +160,11 @@ def match_recording(directory: Path, sha256: str, key: str) -> tuple[Recording |
             return recording, f"matched recording {recording.path.name} by SHA-256"
     basename = key.rsplit("/", 1)[-1]
     for recording in recordings:
+        if recording.file == basename and not recording.sha256:
+            return (
+                recording,
+                f"generated synthetic recording {recording.path.name} for `{basename}`",
+            )
         if recording.file == basename:
             return recording, (
                 f"matched recording {recording.path.name} by file name `{basename}` although "
