@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import cors
+from helpers import cors, notify
 from helpers.names import NAME_PREFIX
 from helpers.waiting import Backoff, wait_until
 
@@ -45,11 +45,14 @@ def teardown(
     *,
     dry_run: bool = False,
     timeout: float = 600.0,
+    sns: Any = None,
+    sqs: Any = None,
 ) -> pd.DataFrame:
     """Delete the run's human loops, flow definitions, task UIs, S3 objects and CORS rule.
 
     ``run_id=None`` removes what every run of the kit left in this account and region.
     With ``dry_run=True`` nothing is changed and the frame lists what would be deleted.
+    Given ``sns`` and ``sqs`` clients, the job notification topics and queues go too.
     Returns one row per resource: kind, name, action, done.
     """
     scope = f"{run_id}-" if run_id else ""
@@ -80,6 +83,10 @@ def teardown(
 
     prefix = f"video-moderation-kit/{run_id}/" if run_id else "video-moderation-kit/"
     actions.extend(_remove_objects(s3, bucket, prefix, dry_run))
+    if sns is not None and sqs is not None:
+        for name in notify.delete_notices(sns, sqs, run_id, dry_run=dry_run):
+            kind = "SNS topic" if name.startswith("arn:") else "SQS queue"
+            actions.append(Action(kind, name, "delete", not dry_run))
     if cors.remove_cors(s3, bucket, dry_run=dry_run):
         actions.append(Action("bucket CORS rule", cors.RULE_ID, "remove", not dry_run))
 

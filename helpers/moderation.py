@@ -14,6 +14,8 @@ import pandas as pd
 
 from helpers import taxonomy
 from helpers.errors import InputError, ModerationJobFailed
+from helpers.notify import Inbox
+from helpers.progress import Progress
 from helpers.waiting import Backoff, wait_until
 
 log = logging.getLogger(__name__)
@@ -88,13 +90,18 @@ def wait_for_moderation(
     *,
     timeout: float = 3600.0,
     backoff: Backoff | None = None,
-    on_poll: Any = None,
+    inbox: Inbox | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Wait until the job leaves IN_PROGRESS; return the first page of its results.
 
+    With an ``inbox`` (see :mod:`helpers.notify`) the kit waits for Rekognition's completion
+    message and asks once; without, it polls with exponential backoff and jitter.
     Raises :class:`ModerationJobFailed` with Rekognition's StatusMessage when the job FAILED,
     and :class:`~helpers.errors.WaitTimeout` after ``timeout`` seconds.
     """
+    what = f"Moderation job `{job_id[:12]}…`"
+    shown = Progress(what, timeout, _status) if progress else None
 
     def fetch() -> dict[str, Any]:
         return rekognition.get_content_moderation(JobId=job_id, MaxResults=1)
@@ -104,16 +111,27 @@ def wait_for_moderation(
             raise ModerationJobFailed(job_id, resp.get("StatusMessage", ""))
         return resp["JobStatus"] == "SUCCEEDED"
 
+    if inbox is not None:
+        inbox.wait(job_id, timeout=timeout, on_poll=shown)
+        first = fetch()
+        done(first)
+        if shown:
+            shown(first, 0.0)
+        return first
     return wait_until(
         fetch,
         done,
-        what=f"Moderation job `{job_id}` finishing",
+        what=f"{what} finishing",
         timeout=timeout,
         advice="Rekognition jobs on long videos can take minutes; wait again with a longer "
         "timeout (the job keeps running; nothing is lost)",
         backoff=backoff,
-        on_poll=on_poll,
+        on_poll=shown,
     )
+
+
+def _status(answer: dict[str, Any]) -> str:
+    return str(answer.get("JobStatus") or answer.get("Status") or "")
 
 
 def iter_pages(
