@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -16,7 +18,7 @@ from helpers import taxonomy
 from helpers.errors import InputError, ModerationJobFailed
 from helpers.notify import Inbox
 from helpers.progress import Progress
-from helpers.waiting import Backoff, wait_until
+from helpers.waiting import MODERATION_BACKOFF, Backoff, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +94,15 @@ def wait_for_moderation(
     backoff: Backoff | None = None,
     inbox: Inbox | None = None,
     progress: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, Any]:
     """Wait until the job leaves IN_PROGRESS; return the first page of its results.
 
     With an ``inbox`` (see :mod:`helpers.notify`) the kit waits for Rekognition's completion
-    message and asks once; without, it polls with exponential backoff and jitter.
+    message and asks once; without, it polls with :data:`~helpers.waiting.MODERATION_BACKOFF`
+    (jittered, growing with the time waited, so the end is noticed within 10% of the job's
+    duration). ``sleep`` and ``clock`` let benchmarks run on a simulated clock.
     Raises :class:`ModerationJobFailed` with Rekognition's StatusMessage when the job FAILED,
     and :class:`~helpers.errors.WaitTimeout` after ``timeout`` seconds.
     """
@@ -112,7 +118,7 @@ def wait_for_moderation(
         return resp["JobStatus"] == "SUCCEEDED"
 
     if inbox is not None:
-        inbox.wait(job_id, timeout=timeout, on_poll=shown)
+        inbox.wait(job_id, timeout=timeout, on_poll=shown, clock=clock)
         first = fetch()
         done(first)
         if shown:
@@ -125,8 +131,10 @@ def wait_for_moderation(
         timeout=timeout,
         advice="Rekognition jobs on long videos can take minutes; wait again with a longer "
         "timeout (the job keeps running; nothing is lost)",
-        backoff=backoff,
+        backoff=backoff or MODERATION_BACKOFF,
         on_poll=shown,
+        sleep=sleep,
+        clock=clock,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -23,21 +23,39 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Backoff:
-    """Polling schedule: ``first`` seconds, growing by ``factor`` up to ``cap``, ±``jitter``."""
+    """Polling schedule with jitter, capped at ``cap`` seconds.
+
+    Exponential (the default): ``first`` seconds, growing by ``factor``, ±``jitter``.
+    Proportional (``fraction`` set): wait ``fraction`` of the time waited so far, at least
+    ``first``, minus up to ``jitter`` of it, so completion is noticed within ``fraction`` of
+    the job's duration (10% for moderation jobs) with few calls on long jobs.
+    """
 
     first: float = 1.0
     factor: float = 1.6
     cap: float = 30.0
     jitter: float = 0.2
+    fraction: float | None = None
 
-    def delays(self, rng: random.Random | None = None):
-        """An endless iterator of delays in seconds."""
+    def delay(self, attempt: int, elapsed: float, rng: random.Random) -> float:
+        """Seconds to wait before poll number ``attempt + 1``, ``elapsed`` s into the wait."""
+        if self.fraction is not None:
+            base = min(self.cap, max(self.first, self.fraction * elapsed))
+            return base * (1.0 - self.jitter * rng.random())  # never later than the fraction
+        base = min(self.cap, self.first * self.factor**attempt)
+        return max(0.0, base * (1.0 + self.jitter * rng.uniform(-1.0, 1.0)))
+
+    def delays(self, rng: random.Random | None = None) -> Iterator[float]:
+        """An endless iterator of exponential delays in seconds."""
         rng = rng or random.Random()
-        delay = self.first
+        attempt = 0
         while True:
-            spread = delay * self.jitter
-            yield max(0.0, delay + rng.uniform(-spread, spread))
-            delay = min(self.cap, delay * self.factor)
+            yield self.delay(attempt, 0.0, rng) if self.fraction is None else self.first
+            attempt += 1
+
+
+#: How the kit polls a moderation job: notices the end within 10% of the job's duration.
+MODERATION_BACKOFF = Backoff(first=1.0, cap=120.0, jitter=0.2, fraction=0.1)
 
 
 def wait_until(
@@ -60,7 +78,9 @@ def wait_until(
     ``on_poll(result, elapsed)`` is called after every poll (progress display).
     """
     start = clock()
-    delays = (backoff or Backoff()).delays()
+    policy = backoff or Backoff()
+    rng = random.Random()
+    attempt = 0
     while True:
         result = fetch()
         elapsed = clock() - start
@@ -72,4 +92,5 @@ def wait_until(
         remaining = timeout - elapsed
         if remaining <= 0:
             raise WaitTimeout(f"{what} did not happen within {timeout:.0f} s", advice)
-        sleep(min(next(delays), remaining))
+        sleep(min(policy.delay(attempt, elapsed, rng), remaining))
+        attempt += 1
