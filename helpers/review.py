@@ -9,6 +9,7 @@ loop right away and can hit a flow definition that is still Initializing).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 from collections.abc import Iterable
@@ -16,10 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import answers, taxonomy
+from helpers import answers, segments
 from helpers.errors import (
     ConfigurationError,
     HumanLoopNotComplete,
@@ -38,18 +40,19 @@ MAX_TEMPLATE_CHARS = 128_000
 MAX_INPUT_CHARS = 3_145_728
 LOOP_FINAL = ("Completed", "Failed", "Stopped")
 
-ITEM_COLUMNS = [
+#: Columns of a review items frame (see :mod:`helpers.segments`).
+ITEM_COLUMNS = segments.ITEM_COLUMNS
+#: The item fields a human loop's input carries (schema in :mod:`helpers.answers`).
+INPUT_ITEM_FIELDS = (
     "id",
     "label",
     "parent",
-    "level",
     "category",
-    "rule",
     "start_ms",
     "end_ms",
     "confidence",
     "detections",
-]
+)
 
 
 # --- review items ------------------------------------------------------------------------------
@@ -59,61 +62,36 @@ def drop_covered_ancestors(flagged: pd.DataFrame) -> pd.DataFrame:
     """Drop flagged rows whose descendant is also flagged at the same moment.
 
     Rekognition reports ``Drinking``, ``Alcohol Use`` and ``Alcohol`` as three rows at one
-    timestamp; a reviewer should see one item, the most specific.
+    timestamp; a reviewer should see one item, the most specific. See
+    :func:`helpers.segments.drop_covered_ancestors`.
     """
-    if flagged.empty:
-        return flagged
-    keep = []
-    for _, group in flagged.groupby("timestamp_ms", sort=False):
-        covered: set[str] = set()
-        for label, level in zip(group["label"], group["level"], strict=True):
-            if taxonomy.is_known(label):
-                covered.update(taxonomy.ancestors(label, int(level)))
-        keep.append(group[~group["label"].isin(covered)])
-    return pd.concat(keep).sort_values(["timestamp_ms", "level"], kind="stable")
+    return segments.drop_covered_ancestors(flagged)
 
 
 def make_review_items(flagged: pd.DataFrame, *, gap_ms: int = 1500) -> pd.DataFrame:
     """Merge flagged detections into review items: one per run of a label.
 
-    Consecutive detections of one label no more than ``gap_ms`` apart form one item with its
-    first and last time, peak confidence and number of detections. Item ids are stable: they
-    derive from the label and the item's start, not from the item's position.
+    Detections of one label no more than ``gap_ms`` apart form one item with its first and last
+    time, peak confidence, number of detections and the rows it covers. Item ids are stable:
+    they derive from the label, level and start, not from the item's position. See
+    :func:`helpers.segments.review_items` (TIMESTAMPS and SEGMENTS input).
     """
-    rows = drop_covered_ancestors(flagged)
-    items: list[dict[str, Any]] = []
-    for (label, level), group in rows.groupby(["label", "level"], sort=False):
-        group = group.sort_values("start_ms")
-        run: list[pd.Series] = []
-        for _, det in group.iterrows():
-            if run and det["start_ms"] - run[-1]["end_ms"] > gap_ms:
-                items.append(_item(label, int(level), run))
-                run = []
-            run.append(det)
-        if run:
-            items.append(_item(label, int(level), run))
-    df = pd.DataFrame(items, columns=ITEM_COLUMNS)
-    return df.sort_values(["start_ms", "label"], kind="stable").reset_index(drop=True)
-
-
-def _item(label: str, level: int, run: list[pd.Series]) -> dict[str, Any]:
-    start = int(run[0]["start_ms"])
-    digest = hashlib.sha1(f"{label}|{level}|{start}".encode()).hexdigest()[:10]
-    return {
-        "id": f"i-{digest}",
-        "label": label,
-        "parent": run[0]["parent"],
-        "level": level,
-        "category": run[0]["category"],
-        "rule": run[0].get("rule", ""),
-        "start_ms": start,
-        "end_ms": int(max(r["end_ms"] for r in run)),
-        "confidence": round(float(max(r["confidence"] for r in run)), 2),
-        "detections": len(run),
-    }
+    return segments.review_items(flagged, gap_ms)
 
 
 # --- payload -----------------------------------------------------------------------------------
+
+
+def _records(items: pd.DataFrame) -> list[dict[str, Any]]:
+    """The items as the loop input's ``items`` (plain JSON types), in the frame's order."""
+    columns = {name: items[name].tolist() for name in INPUT_ITEM_FIELDS}
+    ints, floats = ("start_ms", "end_ms", "detections"), ("confidence",)
+    for name in ints:
+        columns[name] = [int(v) for v in columns[name]]
+    for name in floats:
+        columns[name] = [float(v) for v in columns[name]]
+    rows = zip(*columns.values(), strict=True)
+    return [dict(zip(INPUT_ITEM_FIELDS, row, strict=True)) for row in rows]
 
 
 def build_loop_input(
@@ -123,40 +101,127 @@ def build_loop_input(
     title: str,
     duration_ms: int,
     rules_name: str,
+    window: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The human loop's input document (schema in :mod:`helpers.answers`)."""
+    """The human loop's input document (schema in :mod:`helpers.answers`).
+
+    ``window`` (``{start_ms, end_ms, index, count}``) is set when the review is split into
+    several loops (see :func:`plan_loop_inputs`).
+    """
     if not video_s3_uri.startswith("s3://"):
         raise InputError(f"`{video_s3_uri}` is not an s3:// URI", "pass the uploaded video's URI")
-    records = [
-        {
-            "id": r.id,
-            "label": r.label,
-            "parent": r.parent,
-            "category": r.category,
-            "start_ms": int(r.start_ms),
-            "end_ms": int(r.end_ms),
-            "confidence": float(r.confidence),
-            "detections": int(r.detections),
-        }
-        for r in items.itertuples()
-    ]
-    return {
+    doc: dict[str, Any] = {
         "schema": answers.INPUT_SCHEMA,
         "video": {"title": title, "s3_uri": video_s3_uri, "duration_ms": int(duration_ms)},
-        "items": records,
+        "items": _records(items),
         "rules": rules_name,
     }
+    if window is not None:
+        doc["window"] = {k: int(window[k]) for k in ("start_ms", "end_ms", "index", "count")}
+    return doc
 
 
-def input_content(loop_input: dict[str, Any]) -> str:
+def _dumps(doc: Any) -> str:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def input_content(loop_input: dict[str, Any], max_chars: int = MAX_INPUT_CHARS) -> str:
     """``InputContent`` for StartHumanLoop: compact JSON, checked against A2I's size limit."""
-    text = json.dumps(loop_input, separators=(",", ":"), ensure_ascii=False)
-    if len(text) > MAX_INPUT_CHARS:
+    text = _dumps(loop_input)
+    if len(text) > max_chars:
         raise InputError(
-            f"The review input is {len(text):,} characters; A2I takes at most {MAX_INPUT_CHARS:,}",
-            "raise the rules' thresholds or review the video in time windows",
+            f"The review input is {len(text):,} characters; A2I takes at most {max_chars:,}",
+            "split the review into time windows with plan_loop_inputs (lab.start_review does)",
         )
     return text
+
+
+def plan_loop_inputs(
+    items: pd.DataFrame,
+    *,
+    video_s3_uri: str,
+    title: str,
+    duration_ms: int,
+    rules_name: str,
+    max_chars: int = MAX_INPUT_CHARS,
+) -> list[dict[str, Any]]:
+    """One loop input when the items fit A2I's InputContent limit; else one per time window.
+
+    Windows are consecutive ranges of video time ``[start_ms, end_ms)``: an item belongs to the
+    window its ``start_ms`` falls in, so every item lands in exactly one loop, and every
+    window's input stays within ``max_chars``. Items that start at the same moment stay
+    together. Nothing is dropped: when even one moment's items do not fit, this raises.
+    """
+    items = items.sort_values(["start_ms", "id"], kind="stable", ignore_index=True)
+    args = {
+        "video_s3_uri": video_s3_uri,
+        "title": title,
+        "duration_ms": duration_ms,
+        "rules_name": rules_name,
+    }
+    whole = build_loop_input(items, **args)
+    if len(_dumps(whole)) <= max_chars:
+        return [whole]
+    records = whole["items"]
+    starts = items["start_ms"].to_numpy(dtype=np.int64)
+    last = max(int(duration_ms), int(starts.max()) + 1)
+    n = len(records)
+    widest = {"start_ms": last, "end_ms": last, "index": n, "count": n}
+    envelope = len(_dumps(build_loop_input(items.iloc[:0], **args, window=widest)))
+    budget = max_chars - envelope
+    if budget <= 0:
+        raise InputError(
+            f"The review input without any item already needs {envelope:,} characters",
+            f"A2I takes at most {max_chars:,}: shorten the video title",
+        )
+    # characters used by items [0, k): each record plus the comma before all but the first
+    sizes = np.array([len(_dumps(r)) + 1 for r in records], dtype=np.int64)
+    used = np.concatenate([[0], np.cumsum(sizes)])
+    # as few windows as the limit allows, about equally full (equal work for each reviewer)
+    fewest = -(-int(used[-1]) // budget)
+    for count in range(fewest, fewest + 4):
+        cuts = _cut(used, starts, min(budget, -(-int(used[-1]) // count) + int(sizes.max())))
+        if cuts is not None and len(cuts) - 1 <= count:
+            break
+    else:
+        cuts = _cut(used, starts, budget)
+    if cuts is None:
+        raise InputError(
+            f"The items starting at one moment alone need more than {budget:,} characters of "
+            f"A2I's {max_chars:,}",
+            "raise the rules' thresholds or merge more (a larger gap_ms)",
+        )
+    count = len(cuts) - 1
+    docs = []
+    for index, (a, b) in enumerate(itertools.pairwise(cuts)):
+        window = {
+            "start_ms": 0 if index == 0 else int(starts[a]),
+            "end_ms": last if b == n else int(starts[b]),
+            "index": index,
+            "count": count,
+        }
+        doc = dict(whole, items=records[a:b], window=window)
+        input_content(doc, max_chars)  # never sent oversized: raises instead
+        docs.append(doc)
+    return docs
+
+
+def _cut(used: np.ndarray, starts: np.ndarray, capacity: int) -> list[int] | None:
+    """Greedy window bounds (item positions) holding at most ``capacity`` characters each.
+
+    Items with the same start stay in one window. None when one moment's items do not fit.
+    """
+    n = len(starts)
+    cuts = [0]
+    while cuts[-1] < n:
+        first = cuts[-1]
+        end = int(np.searchsorted(used, used[first] + capacity + 1, side="right")) - 1
+        if end < n:  # do not split one moment's items across two windows
+            end = int(np.searchsorted(starts, starts[end], side="left"))
+        if end <= first:
+            return None
+        cuts.append(end)
+    return cuts
 
 
 # --- provisioning ------------------------------------------------------------------------------

@@ -59,9 +59,14 @@ def test_rule_matches_label_and_descendants_with_most_specific_threshold():
 
 def test_threshold_and_exclusions():
     rules = RuleSet("t", {"Alcohol": 92}, exclusions=("Alcohol Use",))
-    out = apply_rules(LABELS, rules)
-    # Drinking is below Alcohol Use (excluded); Alcohol itself at 93 passes 92
-    assert list(out["label"]) == ["Alcohol"]
+    # Drinking sits under Alcohol Use (excluded). Alcohol at 500 (93 ≥ 92) is only there because
+    # of the excluded Alcohol Use row at the same moment, so it is silenced too.
+    assert apply_rules(LABELS, rules).empty
+    # ... but at a moment where another child of Alcohol fires, Alcohol is flagged
+    beer = _labels([(900, "Alcohol", "", 1, 95.0), (900, "Alcoholic Beverages", "Alcohol", 2, 70)])
+    both = pd.concat([LABELS, beer], ignore_index=True)
+    out = apply_rules(both, rules)
+    assert list(out["timestamp_ms"]) == [900] and list(out["label"]) == ["Alcohol"]
 
 
 def test_lab_rules_in_v7_and_v6_name_map():
