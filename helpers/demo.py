@@ -42,15 +42,24 @@ def error_outputs(path: Path) -> list[str]:
 
 def summary(state: dict[str, Any]) -> list[str]:
     """The demo's closing lines, from the run's state file."""
+    from helpers.tuner import reduction_line
+
     moderation = state.get("moderation", {})
     rules = state.get("rules", {})
     loops = state.get("human_loops", [])
+    counts = (rules.get("detections", moderation.get("labels")), rules.get("flagged"))
+    reduction = (
+        reduction_line(counts[0], counts[1], rules["items"])
+        if None not in counts and "items" in rules
+        else "?"
+    )
     lines = [
         f"run id:              {state.get('session', {}).get('run_id', '?')}",
         f"labels found:        {moderation.get('labels', '?')} detections "
         f"on {moderation.get('pages', '?')} page(s)",
         f"flagged by rules:    {rules.get('flagged', '?')} detections ({rules.get('name', '?')})",
         f"sent for review:     {rules.get('items', '?')} items in {len(loops)} human loop(s)",
+        f"reduction:           {reduction}",
         f"verdicts read back:  {state.get('results', {}).get('verdicts', '?')}",
         f"cleaned up:          {state.get('cleanup', {}).get('deleted', '?')} resources deleted",
     ]

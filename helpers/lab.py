@@ -12,11 +12,14 @@ from typing import Any
 
 import pandas as pd
 
-from helpers import cleanup, cors, media, moderation, review, state
-from helpers.rules import RuleSet, apply_rules
+from helpers import cleanup, cors, media, moderation, review, state, tuner
+from helpers.rules import RuleSet
 from helpers.session import KitSession, connect
 
 log = logging.getLogger(__name__)
+
+#: Columns of :func:`start_review`'s table: one row per human loop.
+LOOP_COLUMNS = ["HumanLoopName", "HumanLoopStatus", "items", "from_s", "to_s", "input_chars"]
 
 
 # --- 01 set up ---------------------------------------------------------------------------------
@@ -171,43 +174,93 @@ def create_flow_definition(
 # --- 04 review ---------------------------------------------------------------------------------
 
 
+def tune_rules(
+    session: KitSession, labels: pd.DataFrame, rules: RuleSet, gap_ms: int = 1500
+) -> tuner.TuneResult:
+    """Apply the rules to the run's labels and merge them into review items (headless tuner).
+
+    Returns :func:`helpers.tuner.tune`'s result (items, funnel, cost, timeline) and records the
+    rule set and the funnel for the next notebooks and the demo's summary.
+    """
+    video = state.load().get("video", {})
+    duration = (labels.attrs.get("video") or {}).get("DurationMillis") or video.get("duration_ms")
+    result = tuner.tune(labels, rules, gap_ms, duration_ms=duration)
+    state.record(
+        "rules",
+        {
+            "name": rules.name,
+            "rules": rules.to_dict(),
+            "gap_ms": int(gap_ms),
+            "detections": result.detections,
+            "flagged": len(result.flagged),
+            "items": len(result.items),
+        },
+    )
+    return result
+
+
 def review_items(
     session: KitSession, rules: RuleSet, gap_ms: int = 1500
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Apply the rules to the run's labels; return (flagged detections, review items)."""
-    all_labels = labels(session)
-    flagged = apply_rules(all_labels, rules)
-    items = review.make_review_items(flagged, gap_ms=gap_ms)
-    state.record(
-        "rules",
-        {"name": rules.name, "flagged": len(flagged), "items": len(items), "gap_ms": gap_ms},
-    )
-    return flagged, items
+    result = tune_rules(session, labels(session), rules, gap_ms)
+    return result.flagged, result.items
 
 
-def start_review(session: KitSession, items: pd.DataFrame, rules: RuleSet) -> dict[str, Any]:
-    """Start the human loop for the review items (once); return its description.
+def start_review(session: KitSession, items: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """Start the human loop(s) for the review items (once); return one row per loop.
 
-    With nothing flagged there is nothing to review, and no loop (and no cost) is created.
+    One loop takes every item unless its input would exceed A2I's InputContent limit; then the
+    review is split into loops by time window (and a warning says so). Each loop's name carries
+    a hash of its input, so running this again starts nothing new. With nothing flagged there
+    is nothing to review, and no loop (and no cost) is created.
     """
     setup = state.require("review_setup")
     video = state.require("video")
     if items.empty:
         state.record("human_loops", [])
-        return {"HumanLoopStatus": "not needed", "items": 0}
+        return pd.DataFrame(columns=LOOP_COLUMNS)
     duration = state.load().get("moderation", {}).get("video", {}).get("DurationMillis")
-    loop_input = review.build_loop_input(
+    docs = review.plan_loop_inputs(
         items,
         video_s3_uri=video["s3_uri"],
         title=video["title"],
         duration_ms=int(duration or video.get("duration_ms") or 0),
         rules_name=rules.name,
     )
-    desc = review.start_human_loop(
-        session.a2i, setup["flow_definition_arn"], session.run_id, loop_input
-    )
-    state.record("human_loops", [{"name": desc["HumanLoopName"], "items": len(items)}])
-    return desc
+    sizes = [len(review.input_content(doc)) for doc in docs]
+    if len(docs) > 1:
+        log.warning(
+            "review split into %d loops of ≤ %s chars because the %d items would need %s "
+            "chars in one loop and A2I's InputContent takes at most %s; each loop covers a "
+            "time window of the video",
+            len(docs),
+            f"{max(sizes):,}",
+            len(items),
+            f"{sum(sizes):,}",
+            f"{review.MAX_INPUT_CHARS:,}",
+        )
+    rows, recorded = [], []
+    for doc, size in zip(docs, sizes, strict=True):
+        desc = review.start_human_loop(
+            session.a2i, setup["flow_definition_arn"], session.run_id, doc
+        )
+        window = doc.get("window") or {"start_ms": 0, "end_ms": doc["video"]["duration_ms"]}
+        recorded.append(
+            {"name": desc["HumanLoopName"], "items": len(doc["items"]), "window": doc.get("window")}
+        )
+        rows.append(
+            {
+                "HumanLoopName": desc["HumanLoopName"],
+                "HumanLoopStatus": desc["HumanLoopStatus"],
+                "items": len(doc["items"]),
+                "from_s": window["start_ms"] / 1000,
+                "to_s": window["end_ms"] / 1000,
+                "input_chars": size,
+            }
+        )
+    state.record("human_loops", recorded)
+    return pd.DataFrame(rows, columns=LOOP_COLUMNS)
 
 
 def portal_url() -> str:
@@ -237,11 +290,16 @@ def read_outputs(session: KitSession) -> list[dict[str, Any]]:
 
 def verdicts(outputs: list[dict[str, Any]]) -> pd.DataFrame:
     """Every item of every loop with the reviewers' verdicts (one row per item and reviewer)."""
-    frames = [review.verdicts(pd.DataFrame(out["inputContent"]["items"]), out) for out in outputs]
+    frames = [
+        review.verdicts(pd.DataFrame(out["inputContent"]["items"]), out).assign(
+            loop=out.get("humanLoopName", "")
+        )
+        for out in outputs
+    ]
     frame = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else review.verdicts(pd.DataFrame(columns=review.ITEM_COLUMNS), {})
+        else review.verdicts(pd.DataFrame(columns=review.ITEM_COLUMNS), {}).assign(loop="")
     )
     state.record("results", {"verdicts": int(frame["verdict"].notna().sum())})
     return frame

@@ -144,8 +144,10 @@ def test_whole_lab_round_trip_and_teardown(session, monkeypatch):
     _fast(monkeypatch)
     rule_set, flagged, items = _run_lab(session)
     assert 0 < len(items) < len(flagged)
-    loop = lab.start_review(session, items, rule_set)
-    assert lab.start_review(session, items, rule_set)["HumanLoopName"] == loop["HumanLoopName"]
+    loops = lab.start_review(session, items, rule_set)
+    assert len(loops) == 1 and loops.loc[0, "items"] == len(items)
+    again = lab.start_review(session, items, rule_set)
+    assert again["HumanLoopName"].tolist() == loops["HumanLoopName"].tolist()
     lab.wait_for_review(session)
     outputs = lab.read_outputs(session)
     verdicts = lab.verdicts(outputs)
@@ -168,8 +170,8 @@ def test_teardown_stops_loops_in_progress(aws, session, monkeypatch):
     _fast(monkeypatch)
     aws.settings.auto_review = "off"
     rule_set, _, items = _run_lab(session)
-    loop = lab.start_review(session, items, rule_set)
-    assert loop["HumanLoopStatus"] == "InProgress"
+    loops = lab.start_review(session, items, rule_set)
+    assert loops["HumanLoopStatus"].tolist() == ["InProgress"]
     frame = cleanup.teardown(
         session.sagemaker, session.a2i, session.s3, session.bucket, session.run_id
     )
@@ -183,7 +185,7 @@ def test_nothing_flagged_means_no_loop(session, monkeypatch):
     _run_lab(session)
     none = review.make_review_items(apply_rules(lab.labels(session), strict))
     assert none.empty
-    assert lab.start_review(session, none, strict)["HumanLoopStatus"] == "not needed"
+    assert lab.start_review(session, none, strict).empty
     assert lab.wait_for_review(session).empty
     assert lab.verdicts(lab.read_outputs(session)).empty
 
@@ -192,10 +194,10 @@ def test_stopped_loop_raises_named_error(aws, session, monkeypatch):
     _fast(monkeypatch)
     aws.settings.auto_review = "off"
     rule_set, _, items = _run_lab(session)
-    loop = lab.start_review(session, items, rule_set)
-    session.a2i.stop_human_loop(HumanLoopName=loop["HumanLoopName"])
+    name = lab.start_review(session, items, rule_set).loc[0, "HumanLoopName"]
+    session.a2i.stop_human_loop(HumanLoopName=name)
     with pytest.raises(ResourceFailed, match="Stopped"):
-        review.wait_for_human_loop(session.a2i, loop["HumanLoopName"], timeout=60)
+        review.wait_for_human_loop(session.a2i, name, timeout=60)
 
 
 def test_failed_job_raises_with_status_message(session, monkeypatch):
