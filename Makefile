@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format serve clean chromium venv
+.PHONY: demo test lint format serve clean chromium venv bench
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,12 @@ demo: $(STAMP)
 	$(PY) -m helpers.demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check helpers tests datasets notebooks
-	$(PY) -m ruff format --check helpers tests datasets notebooks
+	$(PY) -m ruff check helpers tests datasets notebooks benchmarks
+	$(PY) -m ruff format --check helpers tests datasets notebooks benchmarks
 
 format: $(STAMP)
-	$(PY) -m ruff check --fix helpers tests datasets notebooks
-	$(PY) -m ruff format helpers tests datasets notebooks
+	$(PY) -m ruff check --fix helpers tests datasets notebooks benchmarks
+	$(PY) -m ruff format helpers tests datasets notebooks benchmarks
 
 # Browser tests drive Debian's chromium through Playwright (Playwright's own download is not
 # needed). Installed here when missing and when this machine can (root or sudo, with apt).
@@ -44,6 +44,10 @@ chromium:
 test: lint chromium
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval-lax --nbval-sanitize-with tests/nbval-sanitize.cfg notebooks
+
+# Benchmarks: the kit against the lab's approach (results in benchmarks/results/).
+bench: $(STAMP) chromium
+	$(PY) benchmarks/run.py
 
 # Start the offline stand-in in the foreground, for running the notebooks by hand in Jupyter.
 serve: $(STAMP)

@@ -1,0 +1,296 @@
+"""`make bench`: the kit side by side with the lab's approach, against the offline stand-in.
+
+Both run in this process against the in-process stand-in. Where waiting matters the clock is
+simulated (the stand-in's clock moves instead of sleeping), so a 20-minute job takes
+milliseconds. Results go to ``benchmarks/results/latest.json`` and ``latest.md``; every number
+is also reported as a ratio to a baseline measured in the same run.
+
+Run: ``.venv/bin/python benchmarks/run.py [--quick] [--only NAME ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))  # the baseline module beside this script
+
+import lab_baseline  # noqa: E402
+
+from helpers import moderation, mp4, notify  # noqa: E402
+from helpers.offline import OfflineSettings, mocked, synthetic  # noqa: E402
+from helpers.offline import settings as offline_settings  # noqa: E402
+
+SAMPLE = ROOT / "datasets" / "media" / "moderation-sample.mp4"
+RESULTS = HERE / "results"
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+class Calls:
+    """Counts the API calls a boto3 client makes."""
+
+    def __init__(self, client: Any) -> None:
+        self.count: dict[str, int] = {}
+        client.meta.events.register("before-call.*.*", self._seen)
+
+    def _seen(self, model: Any, **_: Any) -> None:
+        self.count[model.name] = self.count.get(model.name, 0) + 1
+
+    def total(self, name: str) -> int:
+        return self.count.get(name, 0)
+
+
+def stand_in_clock() -> float:
+    return offline_settings.now().timestamp()
+
+
+def synthetic_video(folder: Path, s3: Any, bucket: str, name: str, duration_ms: int, **spec: Any):
+    """A header-only MP4 uploaded as ``name`` and a synthetic recording for it."""
+    doc = {
+        "video": {"file": name},
+        "ModerationModelVersion": "7.0",
+        "VideoMetadata": {"DurationMillis": duration_ms},
+        "synthetic": {"seed": 11, **spec},
+    }
+    (folder / f"{name}.json").write_text(json.dumps(doc))
+    s3.put_object(Bucket=bucket, Key=f"bench/{name}", Body=mp4.header_only(duration_ms))
+    return f"bench/{name}"
+
+
+def row(metric: str, kit: Any, baseline: Any, unit: str, target: str, met: bool | None) -> dict:
+    ratio = None
+    if isinstance(kit, (int, float)) and isinstance(baseline, (int, float)) and baseline:
+        ratio = round(kit / baseline, 4)
+    return {
+        "metric": metric,
+        "kit": kit,
+        "baseline": baseline,
+        "unit": unit,
+        "ratio": ratio,
+        "target": target,
+        "met": met,
+    }
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def _wait_once(who: str, seconds: float) -> tuple[float, int]:
+    """(seconds late, GetContentModeration calls) for one job of ``seconds``, simulated clock."""
+    with mocked(OfflineSettings(job_seconds=seconds)) as aws:
+        s3, rek = aws.client("s3"), aws.client("rekognition")
+        s3.create_bucket(Bucket="bench")
+        s3.upload_file(str(SAMPLE), "bench", "v.mp4")
+        calls = Calls(rek)
+        job = rek.start_content_moderation(
+            Video={"S3Object": {"Bucket": "bench", "Name": "v.mp4"}}
+        )["JobId"]
+        ready = stand_in_clock() + seconds
+        if who == "kit":
+            moderation.wait_for_moderation(
+                rek, job, sleep=aws.advance, clock=stand_in_clock, progress=False
+            )
+        else:
+            lab_baseline.wait(rek, job, sleep=aws.advance)
+        return stand_in_clock() - ready, calls.total("GetContentModeration")
+
+
+def bench_waiting(quick: bool) -> list[dict]:
+    """Time to notice completion and API calls per job, for 10 s, 2 min and 20 min jobs.
+
+    Real jobs do not end on the lab's 5-second grid, so each duration is run with several
+    offsets (+0 to +4.2 s) and the worst lateness and the mean number of calls are reported.
+    """
+    offsets = (0.0, 2.1) if quick else (0.0, 0.7, 1.4, 2.1, 2.8, 3.5, 4.2)
+    out = []
+    for seconds in (10, 120, 1200):
+        stats = {}
+        for who in ("kit", "lab"):
+            runs = [(_wait_once(who, seconds + off), seconds + off) for off in offsets]
+            worst = max(100 * late / duration for (late, _), duration in runs)
+            stats[who] = (worst, sum(calls for (_, calls), _ in runs) / len(runs))
+        (kit_late, kit_calls), (lab_late, lab_calls) = stats["kit"], stats["lab"]
+        out.append(
+            row(
+                f"notice a {seconds} s job, polling (worst % of duration late)",
+                round(kit_late, 1),
+                round(lab_late, 1),
+                "%",
+                "≤ 10%",
+                kit_late <= 10.0,
+            )
+        )
+        out.append(
+            row(
+                f"GetContentModeration calls, {seconds} s job (mean)",
+                round(kit_calls, 1),
+                round(lab_calls, 1),
+                "calls",
+                "≤ ⅓ of baseline" if seconds == 1200 else "—",
+                kit_calls <= lab_calls / 3 if seconds == 1200 else None,
+            )
+        )
+    out.append(bench_notification(repeats=2 if quick else 5))
+    return out
+
+
+def bench_notification(repeats: int) -> dict:
+    """Real-time latency from a job's end to the kit noticing it through SNS → SQS."""
+    lates = []
+    with mocked(OfflineSettings(job_seconds=1.0)) as aws:
+        s3, rek = aws.client("s3"), aws.client("rekognition")
+        sns, sqs = aws.client("sns"), aws.client("sqs")
+        s3.create_bucket(Bucket="bench")
+        s3.upload_file(str(SAMPLE), "bench", "v.mp4")
+        role = "arn:aws:iam::123456789012:role/service-role/RekognitionNotify"
+        notices = notify.create_notices(sns, sqs, "bench", role)
+        inbox = notify.Inbox(sqs, notices)
+        for _ in range(repeats):
+            job = rek.start_content_moderation(
+                Video={"S3Object": {"Bucket": "bench", "Name": "v.mp4"}},
+                NotificationChannel=notices.channel(),
+            )["JobId"]
+            ready = time.monotonic() + 1.0
+            moderation.wait_for_moderation(rek, job, inbox=inbox, progress=False, timeout=60)
+            lates.append(time.monotonic() - ready)
+    worst = max(lates)
+    return row(
+        "notice a job, SNS notification (s late, worst)",
+        round(worst, 3),
+        lab_baseline.POLL_SECONDS,
+        "s",
+        "≤ 1 s",
+        worst <= 1.0,
+    )
+
+
+def bench_retrieval(quick: bool) -> list[dict]:
+    """Labels retrieved vs labels that exist, on the sample and on a 6 h video."""
+    out = []
+    hours = 1 if quick else 6
+    with mocked(OfflineSettings(job_seconds=0)) as aws:
+        folder = Path(aws.settings.recordings_dir)
+        tmp = RESULTS / "recordings"
+        tmp.mkdir(parents=True, exist_ok=True)
+        for rec in folder.glob("*.json"):
+            (tmp / rec.name).write_text(rec.read_text())
+        aws.settings.recordings_dir = tmp
+        s3, rek = aws.client("s3"), aws.client("rekognition")
+        s3.create_bucket(Bucket="bench")
+        s3.upload_file(str(SAMPLE), "bench", "sample.mp4")
+        long_key = synthetic_video(tmp, s3, "bench", f"film-{hours}h.mp4", hours * 3_600_000)
+        sample_rows = json.loads((folder / "moderation-sample.json").read_text())[
+            "ModerationLabels"
+        ]
+        long_rows = synthetic.rows(hours * 3_600_000, seed=11)
+        cases = (("sample", "sample.mp4", sample_rows), (f"{hours} h video", long_key, long_rows))
+        for name, key, recorded in cases:
+            exist = sum(1 for r in recorded if r["ModerationLabel"]["Confidence"] >= 50)
+            job = rek.start_content_moderation(
+                Video={"S3Object": {"Bucket": "bench", "Name": key}}
+            )["JobId"]
+            kit = len(moderation.fetch_labels(rek, job))
+            lab = len(lab_baseline.wait(rek, job)["ModerationLabels"])
+            out.append(
+                row(
+                    f"detections retrieved, {name} (of {exist} that exist)",
+                    kit,
+                    lab,
+                    "labels",
+                    "100%",
+                    kit == exist,
+                )
+            )
+    return out
+
+
+SECTIONS: dict[str, Callable[[bool], list[dict]]] = {
+    "waiting": bench_waiting,
+    "retrieval": bench_retrieval,
+}
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    mem = None
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        mem = f"{pages / 1024**3:.0f} GiB"
+    except (ValueError, OSError, AttributeError):
+        pass
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "memory": mem,
+        "boto3": boto3.__version__,
+    }
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"Measured {results['when']} on {m['platform']}, {m['cpus']} CPUs, {m['memory']}, "
+        f"Python {m['python']}.",
+        "",
+        "| what | kit | lab baseline | kit / baseline | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results["rows"]:
+        met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.3g}"
+        lines.append(
+            f"| {r['metric']} | {r['kit']} | {r['baseline']} | {ratio} | {r['target']} | {met} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller inputs, for a smoke run")
+    parser.add_argument("--only", nargs="*", choices=sorted(SECTIONS), help="run these sections")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    rows: list[dict] = []
+    for name, section in SECTIONS.items():
+        if args.only and name not in args.only:
+            continue
+        started = time.monotonic()
+        print(f"{name} ...", flush=True)
+        rows.extend(section(args.quick))
+        print(f"  {time.monotonic() - started:.1f} s", flush=True)
+    results = {
+        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "quick": args.quick,
+        "rows": rows,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.json").write_text(json.dumps(results, indent=2, default=str))
+    table = markdown(results)
+    (args.out / "latest.md").write_text(table)
+    print()
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    tracemalloc  # noqa: B018 (used by later sections)
+    sys.exit(main())
