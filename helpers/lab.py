@@ -326,6 +326,8 @@ def clean_up(session: KitSession, dry_run: bool = False, all_runs: bool = False)
         session.bucket,
         None if all_runs else session.run_id,
         dry_run=dry_run,
+        sns=session.client("sns"),
+        sqs=session.client("sqs"),
     )
     if not dry_run:
         rec = state.load().get("session", {})
@@ -337,5 +339,12 @@ def clean_up(session: KitSession, dry_run: bool = False, all_runs: bool = False)
 def leftovers(session: KitSession) -> pd.DataFrame:
     """What clean up would still delete for this run (empty when everything is gone)."""
     return cleanup.teardown(
-        session.sagemaker, session.a2i, session.s3, session.bucket, session.run_id, dry_run=True
+        session.sagemaker,
+        session.a2i,
+        session.s3,
+        session.bucket,
+        session.run_id,
+        dry_run=True,
+        sns=session.client("sns"),
+        sqs=session.client("sqs"),
     )
