@@ -459,51 +459,67 @@ def read_output(s3: Any, a2i: Any, loop_name: str) -> dict[str, Any]:
     return json.loads(body)
 
 
+#: Columns of :func:`answers_frame`: one row per worker and item.
+ANSWER_COLUMNS = [
+    "worker",
+    "id",
+    "verdict",
+    "corrected_category",
+    "note",
+    "escalate",
+    "bulk",
+    "accepted",
+    "submitted",
+    "seconds_spent",
+]
+
+
 def answers_frame(output: dict[str, Any]) -> pd.DataFrame:
     """One row per (worker, item) verdict from an A2I output document.
 
-    Raises :class:`InputError` when an answer does not follow the page's schema.
+    Every answer is checked against ``vmk-review/1`` (``templates/reviewer/ANSWER_SCHEMA.md``):
+    a known verdict per item, a v7 label for ``wrong_category``, unique ids and, when the output
+    carries the loop's input, exactly the input's item ids. Raises :class:`InputError` naming
+    the loop, the answer and what is wrong.
     """
+    loop = output.get("humanLoopName", "?")
+    loop_input = output.get("inputContent")
+    input_items = loop_input.get("items") if isinstance(loop_input, dict) else None
+    if not isinstance(input_items, list):
+        input_items = None
     rows: list[dict[str, Any]] = []
-    for answer in output.get("humanAnswers", []):
-        content = answer.get("answerContent", {})
-        raw = content.get(answers.ANSWER_FIELD)
+    for number, answer in enumerate(output.get("humanAnswers") or [], 1):
+        worker = answer.get("workerId", "") if isinstance(answer, dict) else ""
         try:
-            doc = json.loads(raw) if isinstance(raw, str) else raw
-            if doc.get("schema") != answers.ANSWER_SCHEMA:
-                raise ValueError(f"schema {doc.get('schema')!r}")
-            for item in doc["items"]:
-                if item["verdict"] not in answers.VERDICTS:
-                    raise ValueError(f"verdict {item['verdict']!r}")
-                rows.append(
-                    {
-                        "worker": answer.get("workerId", ""),
-                        "id": item["id"],
-                        "verdict": item["verdict"],
-                        "corrected_category": item.get("category") or "",
-                        "note": item.get("note", ""),
-                        "submitted": _parse_time(answer.get("submissionTime")),
-                        "seconds_spent": answer.get("timeSpentInSeconds"),
-                    }
-                )
-        except (TypeError, KeyError, ValueError, AttributeError) as err:
+            if not isinstance(answer, dict):
+                raise answers.AnswerError("the human answer is not a JSON object")
+            doc = answers.parse_answer_content(answer.get("answerContent"), input_items)
+        except answers.AnswerError as err:
             raise InputError(
-                f"An answer of loop `{output.get('humanLoopName')}` does not follow "
-                f"{answers.ANSWER_SCHEMA} ({err})",
-                "check that the flow definition uses the kit's reviewer page",
+                f"Answer {number} (worker `{worker}`) of human loop `{loop}` does not follow "
+                f"{answers.ANSWER_SCHEMA}: {err}",
+                "check that the flow definition's human task UI is the kit's reviewer page "
+                "(templates/reviewer/); the answer's schema is in "
+                "templates/reviewer/ANSWER_SCHEMA.md",
             ) from None
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "worker",
-            "id",
-            "verdict",
-            "corrected_category",
-            "note",
-            "submitted",
-            "seconds_spent",
-        ],
-    )
+        accepted = _parse_time(answer.get("acceptanceTime"))
+        submitted = _parse_time(answer.get("submissionTime"))
+        for item in doc["items"]:
+            rows.append(
+                {
+                    "worker": worker,
+                    "id": item["id"],
+                    "verdict": item["verdict"],
+                    "corrected_category": item.get("category") or "",
+                    "note": item.get("note", ""),
+                    "escalate": bool(item.get("escalate", False)),
+                    "bulk": bool(item.get("bulk", False)),
+                    "accepted": accepted,
+                    "submitted": submitted,
+                    "seconds_spent": answer.get("timeSpentInSeconds"),
+                }
+            )
+    return pd.DataFrame(rows, columns=ANSWER_COLUMNS)
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -513,7 +529,10 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 def verdicts(items: pd.DataFrame, output: dict[str, Any]) -> pd.DataFrame:
-    """Review items joined with the reviewers' verdicts (one row per item and worker)."""
+    """Review items joined with the reviewers' verdicts (one row per item and worker).
+
+    Items nobody answered keep one row with empty verdict columns.
+    """
     frame = answers_frame(output)
     cols = ["id", "label", "category", "start_ms", "end_ms", "confidence"]
     return items[cols].merge(frame, on="id", how="left")

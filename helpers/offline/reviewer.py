@@ -1,15 +1,15 @@
 """The offline auto reviewer: answers a human loop the way a reviewer's page would.
 
-The answer follows the contract in :mod:`helpers.answers`: ``answerContent`` is
-``{"review": "<json>"}`` and the JSON is a ``vmk-review/1`` document with one entry per item of
-the input's ``items`` list. Policies are described in
+The answer follows the contract in :mod:`helpers.answers` (written down in
+``templates/reviewer/ANSWER_SCHEMA.md``): ``answerContent`` is ``{"review": "<json>"}`` and the
+JSON is a ``vmk-review/1`` document with one entry per item of the input's ``items`` list, with
+the same fields the reviewer's page writes. Policies are described in
 :class:`~helpers.offline.settings.AutoReviewPolicy`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from helpers import answers, taxonomy
@@ -73,7 +73,7 @@ def review_items(items: list[dict[str, Any]], policy: AutoReviewPolicy) -> list[
                 verdict, note = "wrong_category", f"auto reviewer: this is {category}"
             elif rank[item_id] % 4 == 2:
                 verdict, note = "not_violation", "auto reviewer: not a violation"
-        out.append({"id": item_id, "verdict": verdict, "category": category, "note": note})
+        out.append(answers.answer_item(item_id, verdict, category=category, note=note))
     return out
 
 
@@ -92,4 +92,4 @@ def answer_content(input_object: Any, policy: AutoReviewPolicy) -> dict[str, str
         "items": review_items([i for i in items if isinstance(i, dict)], policy),
         "notes": notes,
     }
-    return {answers.ANSWER_FIELD: json.dumps(review)}
+    return answers.answer_content(review)

@@ -71,7 +71,8 @@ def test_auto_reviewer_answers_after_n_describes_and_writes_output(
     assert review["schema"] == answers.ANSWER_SCHEMA
     assert [i["id"] for i in review["items"]] == ["i0001", "i0002", "i0003"]
     assert {i["verdict"] for i in review["items"]} == {"violation"}
-    assert all(set(i) == {"id", "verdict", "category", "note"} for i in review["items"])
+    assert all(tuple(i) == answers.ITEM_FIELDS for i in review["items"])
+    assert not any(i["escalate"] or i["bulk"] for i in review["items"])
     assert "policy confirm" in review["notes"]
 
 
