@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers import cleanup, cors, media, moderation, review, state, tuner
+from helpers import batch, cleanup, cors, media, moderation, review, state, tuner
 from helpers.rules import RuleSet
 from helpers.session import KitSession, connect
 
@@ -215,17 +215,31 @@ def start_review(session: KitSession, items: pd.DataFrame, rules: RuleSet) -> pd
     a hash of its input, so running this again starts nothing new. With nothing flagged there
     is nothing to review, and no loop (and no cost) is created.
     """
-    setup = state.require("review_setup")
     video = state.require("video")
-    if items.empty:
-        state.record("human_loops", [])
-        return pd.DataFrame(columns=LOOP_COLUMNS)
     duration = state.load().get("moderation", {}).get("video", {}).get("DurationMillis")
+    rows, recorded = _start_loops(
+        session, items, rules, video, int(duration or video.get("duration_ms") or 0)
+    )
+    state.record("human_loops", recorded)
+    return pd.DataFrame(rows, columns=LOOP_COLUMNS)
+
+
+def _start_loops(
+    session: KitSession,
+    items: pd.DataFrame,
+    rules: RuleSet,
+    video: dict[str, Any],
+    duration_ms: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Start one video's loops; return (rows for display, records for the state file)."""
+    if items.empty:
+        return [], []
+    setup = state.require("review_setup")
     docs = review.plan_loop_inputs(
         items,
         video_s3_uri=video["s3_uri"],
         title=video["title"],
-        duration_ms=int(duration or video.get("duration_ms") or 0),
+        duration_ms=duration_ms,
         rules_name=rules.name,
     )
     sizes = [len(review.input_content(doc)) for doc in docs]
@@ -259,8 +273,69 @@ def start_review(session: KitSession, items: pd.DataFrame, rules: RuleSet) -> pd
                 "input_chars": size,
             }
         )
+    return rows, recorded
+
+
+# --- 07 many videos ----------------------------------------------------------------------------
+
+
+def moderate_folder(
+    session: KitSession,
+    folder: str | Path,
+    *,
+    min_confidence: float = 50.0,
+    max_concurrent: int = batch.DEFAULT_MAX_CONCURRENT,
+    timeout: float = 6 * 3600.0,
+) -> batch.BatchResult:
+    """Upload every video of a folder and moderate them all, at most ``max_concurrent`` at once.
+
+    Returns the jobs (one row per video) and every label of every video in one frame; records
+    the videos for :func:`review_many`.
+    """
+    videos = batch.videos_in_folder(session, folder)
+    result = batch.moderate_many(
+        session.rekognition,
+        videos,
+        min_confidence=min_confidence,
+        max_concurrent=max_concurrent,
+        timeout=timeout,
+        run_tag=f"vmk-{session.run_id}",
+    )
+    durations = {v.name: media.mp4_duration_ms(Path(folder) / v.name) or 0 for v in videos}
+    state.record(
+        "many_videos",
+        [
+            {
+                "name": v.name,
+                "s3_uri": f"s3://{v.bucket}/{v.key}",
+                "title": v.name,
+                "job_id": v.job_id,
+                "status": v.status,
+                "duration_ms": durations[v.name],
+            }
+            for v in videos
+        ],
+    )
+    return result
+
+
+def review_many(
+    session: KitSession, labels_frame: pd.DataFrame, rules: RuleSet, gap_ms: int = 1500
+) -> pd.DataFrame:
+    """One review (one loop, or one per time window) per moderated video; one row per loop."""
+    rows, recorded = [], []
+    for video in state.require("many_videos"):
+        if video["status"] != "SUCCEEDED":
+            continue
+        own = labels_frame[labels_frame["video"] == video["name"]]
+        result = tuner.tune(own, rules, gap_ms, duration_ms=video["duration_ms"], plot=False)
+        video_rows, video_loops = _start_loops(
+            session, result.items, rules, video, video["duration_ms"]
+        )
+        rows.extend({"video": video["name"], **r} for r in video_rows)
+        recorded.extend(video_loops)
     state.record("human_loops", recorded)
-    return pd.DataFrame(rows, columns=LOOP_COLUMNS)
+    return pd.DataFrame(rows, columns=["video", *LOOP_COLUMNS])
 
 
 def portal_url() -> str:

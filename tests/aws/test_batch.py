@@ -67,3 +67,31 @@ def test_folder_upload_checks_each_video(aws, tmp_path):
     assert [v.name for v in videos] == ["a.mp4", "b.mp4"]
     result = batch.moderate_many(session.rekognition, videos, sleep=aws.advance)
     assert set(result.jobs["status"]) == {"SUCCEEDED"}
+
+
+def test_one_review_per_video_through_the_lab_steps(aws, tmp_path, monkeypatch):
+    from helpers import lab, state
+    from helpers.rules import RuleSet
+
+    monkeypatch.setattr("helpers.waiting.time.sleep", aws.advance)
+    aws.settings.answer_after_describes = 1
+    aws.settings.job_seconds = 0
+    session = connect(run_id="many04")
+    state.record("session", {"run_id": session.run_id})
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("one.mp4", "two.mp4"):
+        (folder / name).write_bytes(SAMPLE.read_bytes())
+    result = lab.moderate_folder(session, folder, max_concurrent=2)
+    assert set(result.labels["video"]) == {"one.mp4", "two.mp4"}
+    lab.choose_workteam(session)
+    lab.create_task_ui(session)
+    lab.create_flow_definition(session)
+    loops = lab.review_many(session, result.labels, RuleSet.load("lab-v7"))
+    assert sorted(loops["video"].unique()) == ["one.mp4", "two.mp4"]
+    lab.wait_for_review(session)
+    verdicts = lab.verdicts(lab.read_outputs(session))
+    assert verdicts["verdict"].notna().all()
+    assert len(verdicts) == loops["items"].sum()
+    lab.clean_up(session)
+    assert lab.leftovers(session).empty
