@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workteam-subdomain",
         default=None,
-        help="Workteam.SubDomain to report (default: <random>.labeling.<region>.sagemaker.aws)",
+        help="Workteam.SubDomain to report (default: this server's worker portal, /_portal/)",
     )
     serve.add_argument(
         "--env-file",
@@ -102,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {line}")
     if args.env_file:
         print(f"Environment written to {args.env_file} (source it).")
+    print(f"Worker portal (the work team's SubDomain): {server.settings.workteam_subdomain}")
     print("Press Ctrl-C to stop.", flush=True)
     try:
         while not stop.wait(0.5):

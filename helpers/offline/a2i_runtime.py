@@ -5,8 +5,9 @@ own: a module ``moto.sagemakera2iruntime`` exposing ``sagemakera2iruntime_backen
 pattern for ``a2i-runtime.sagemaker.<region>.amazonaws.com`` in
 ``moto.backend_index.backend_url_patterns``. The backend borrows SageMaker's region list.
 
-Human loops move InProgress → Completed when answered (by the auto reviewer or, later, a worker
-portal calling :func:`complete_human_loop`), InProgress → Stopping → Stopped after
+Human loops move InProgress → Completed when answered (through the worker portal's submit path,
+:func:`helpers.offline.portal.submit_task`, which the auto reviewer uses too, and which calls
+:func:`complete_human_loop`), InProgress → Stopping → Stopped after
 StopHumanLoop, and InProgress → Failed (``Expired``) when the flow definition's
 ``TaskAvailabilityLifetimeInSeconds`` passes unanswered. Completing a loop writes A2I's
 ``output.json`` to S3.
@@ -99,6 +100,8 @@ class HumanLoop:
     output_s3_uri: str | None = None
     describes: int = 0
     answers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: When each worker (by id) opened the task in the worker portal.
+    accepted: dict[str, datetime] = dataclasses.field(default_factory=dict)
 
     def refresh(self) -> None:
         """Apply the timed transitions due at the stand-in's current time."""
@@ -421,15 +424,23 @@ def auto_reviewer_worker(backend: A2IRuntimeBackend, index: int) -> Worker:
 def auto_review(
     backend: A2IRuntimeBackend, loop: HumanLoop, policy: settings.AutoReviewPolicy
 ) -> HumanLoop:
-    """Answer ``loop`` with ``TaskCount`` identical answers from the auto reviewer's workers."""
+    """Answer ``loop`` with ``TaskCount`` identical answers from the auto reviewer's workers.
+
+    The answer is what the reviewer's page would submit (:mod:`helpers.offline.reviewer`), and
+    it goes through the worker portal's submit path (:func:`helpers.offline.portal.submit_task`),
+    so a loop answered by the auto reviewer and one answered in the portal look the same.
+    """
+    from helpers.offline import portal
+
     content = reviewer.answer_content(loop.input_object, policy)
+    limit = portal.time_limit(backend, loop)
     for index in range(loop.task_count):
         if loop.status != "InProgress":
             break
         seed = int(hashlib.sha256(f"{loop.arn}:{index}".encode()).hexdigest()[:8], 16)
-        spent = timedelta(seconds=20 + (seed % 4000) / 100)
+        spent = timedelta(seconds=min(20 + (seed % 4000) / 100, limit))
         submitted = settings.now()
-        complete_human_loop(
+        portal.submit_task(
             backend,
             loop,
             content,

@@ -1,7 +1,8 @@
 """The SageMaker side of Amazon A2I for the stand-in.
 
 Adds to moto's ``SageMakerResponse``: Create/Describe/Delete/List HumanTaskUi(s),
-Create/Describe/Delete/List FlowDefinition(s), ListWorkteams and DescribeWorkteam; and lets
+Create/Describe/Delete/List FlowDefinition(s), ListWorkteams, DescribeWorkteam and
+RenderUiTemplate (:mod:`helpers.offline.render`); and lets
 moto's AddTags/ListTags/DeleteTags find these resources. State lives on moto's SageMaker backend
 of the account and region, so a moto reset wipes it.
 
@@ -544,6 +545,12 @@ def _describe_workteam(self: SageMakerResponse) -> ActionResult:
     return ActionResult(describe_workteam(_backend_of(self), _params(self)))
 
 
+def _render_ui_template(self: SageMakerResponse) -> ActionResult:
+    from helpers.offline import render
+
+    return ActionResult(render.render_ui_template(_backend_of(self), _params(self)))
+
+
 RESPONSE_METHODS: dict[str, Callable[[SageMakerResponse], ActionResult]] = {
     "create_human_task_ui": _create_human_task_ui,
     "describe_human_task_ui": _describe_human_task_ui,
@@ -555,6 +562,7 @@ RESPONSE_METHODS: dict[str, Callable[[SageMakerResponse], ActionResult]] = {
     "list_flow_definitions": _list_flow_definitions,
     "list_workteams": _list_workteams,
     "describe_workteam": _describe_workteam,
+    "render_ui_template": _render_ui_template,
 }
 
 _TAGGABLE = {

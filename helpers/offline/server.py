@@ -11,6 +11,10 @@ Control endpoints (JSON) besides moto's own ``/moto-api/``:
 * ``GET /_kit/settings`` → the active settings; ``POST /_kit/settings`` with a JSON object of
   fields to change (unknown fields or bad values → 400)
 * ``POST /_kit/advance`` with ``{"seconds": N}`` → moves the stand-in's clock forward
+
+The offline worker portal (:mod:`helpers.offline.portal`) answers under ``/_portal/`` on the same
+port; while the server runs, DescribeWorkteam's ``SubDomain`` is the portal's URL (unless the
+settings name another ``workteam_subdomain``).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ LOG = logging.getLogger("helpers.offline")
 #: One DEBUG line per HTTP request (werkzeug would print each to stderr at INFO).
 HTTP_LOG = logging.getLogger("helpers.offline.http")
 CONTROL_PREFIX = "/_kit/"
+#: Where the offline worker portal answers (see :mod:`helpers.offline.portal`).
+PORTAL_PREFIX = "/_portal/"
 
 
 class _RequestHandler(MotoRequestHandler):
@@ -65,8 +71,16 @@ class KitDispatcher(DomainDispatcherApplication):
         return host
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(CONTROL_PREFIX):
             return _control(Request(environ))(environ, start_response)
+        if path == PORTAL_PREFIX.rstrip("/"):
+            redirect = Response(status=308, headers={"Location": PORTAL_PREFIX})
+            return redirect(environ, start_response)
+        if path.startswith(PORTAL_PREFIX):
+            from helpers.offline import portal
+
+            return portal.application(environ, start_response)
         return super().__call__(environ, start_response)
 
 
@@ -140,6 +154,14 @@ class OfflineServer:
         self.endpoint = f"http://{self.host}:{self.port}"
         #: Environment that points boto3 at this server as the offline identity.
         self.env = environment(self.endpoint, cfg.region)
+        #: The offline worker portal (DescribeWorkteam's SubDomain while the server runs).
+        self.portal_url = f"{self.endpoint}{PORTAL_PREFIX}"
+        self._owns_subdomain = cfg.workteam_subdomain is None
+        if self._owns_subdomain:
+            cfg.workteam_subdomain = self.portal_url
+        from helpers.offline import portal
+
+        portal.set_base_url(self.portal_url)
 
     def stop(self) -> None:
         """Stop serving, remove the env file this server wrote, restore previous settings."""
@@ -149,6 +171,12 @@ class OfflineServer:
             self._server.server_close()
             if self._env_file is not None:
                 self._env_file.unlink(missing_ok=True)
+            if self._owns_subdomain and self.settings.workteam_subdomain == self.portal_url:
+                self.settings.workteam_subdomain = None
+            from helpers.offline import portal
+
+            if portal.base_url() == self.portal_url:
+                portal.set_base_url(None)
             _settings.restore(self._previous)
             LOG.info("offline stand-in at %s stopped", self.endpoint)
 

@@ -1,0 +1,469 @@
+"""The offline worker portal: where the private work team's workers find and do their tasks.
+
+The stand-in's HTTP server serves it under ``/_portal/`` on its own port (routed before moto's
+dispatcher, see :mod:`helpers.offline.server`), and DescribeWorkteam's ``SubDomain`` points at
+it while the server runs, so the link a notebook prints works offline as it does on AWS.
+
+* ``GET /_portal/`` lists the open tasks (human loops ``InProgress``) of every flow definition,
+  for the signed-in worker (a name in a cookie; ``?worker=<name>`` switches worker).
+* ``GET /_portal/tasks/<account>/<region>/<loop>`` renders the flow definition's human task UI
+  with the loop's input (python-liquid, the environment of :mod:`helpers.preview`) and records
+  when the worker accepted the task. ``grant_read_access`` gives ``/_portal/media/...`` URLs
+  that serve the S3 object's bytes with HTTP Range support, so the video can seek.
+  crowd-html-elements.js is replaced by the kit's stand-in, served at
+  ``/_portal/crowd-html-elements.js``, which POSTs the answer to the task's ``/submit``.
+* ``POST /_portal/tasks/<account>/<region>/<loop>/submit`` with ``{"answerContent": {...}}``
+  records the answer through :func:`submit_task`, the one path by which answers arrive (the
+  auto reviewer uses it too), so both write the same ``output.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+import mimetypes
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from werkzeug.wrappers import Request, Response
+
+from helpers.offline import a2i_runtime, settings
+from helpers.offline import sagemaker as sm
+
+LOG = logging.getLogger("helpers.offline")
+
+#: Where the portal answers (the server routes these paths here before moto's dispatcher).
+PREFIX = "/_portal/"
+WORKER_COOKIE = "vmk-portal-worker"
+DEFAULT_WORKER = "reviewer"
+_WORKER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+#: A2I's default task time limit when the flow definition sets none (seconds).
+DEFAULT_TASK_TIME_LIMIT = 3600
+
+_BASE_URL: list[str] = []
+
+
+class TaskTimeLimitPassed(ValueError):
+    """The worker took longer than the flow definition's TaskTimeLimitInSeconds."""
+
+
+def set_base_url(url: str | None) -> None:
+    """Record (or forget, with None) the absolute URL the portal is served at."""
+    _BASE_URL[:] = [url] if url else []
+
+
+def base_url() -> str | None:
+    """The portal's absolute URL while a stand-in server runs, else None."""
+    return _BASE_URL[0] if _BASE_URL else None
+
+
+# --- workers, tasks and answers ---------------------------------------------------------------
+
+
+def portal_worker(account_id: str, region: str, name: str) -> a2i_runtime.Worker:
+    """The work team member called ``name`` (stable ids per account, region and name)."""
+    state = sm.state_of(sm.sagemaker_backend(account_id, region))
+    team = state.workteams[settings.current_settings().workteam_name]
+    seed = f"{account_id}:{region}:portal:{name}"
+    return a2i_runtime.Worker(
+        worker_id=hashlib.sha256(seed.encode()).hexdigest()[:16],
+        sub=str(uuid.uuid5(uuid.NAMESPACE_URL, seed)),
+        issuer=team.issuer,
+    )
+
+
+def _backends() -> Iterator[a2i_runtime.A2IRuntimeBackend]:
+    for regions in list(dict.values(a2i_runtime.a2i_runtime_backends)):
+        yield from list(dict.values(regions))
+
+
+def find_loop(
+    account_id: str, region: str, name: str
+) -> tuple[a2i_runtime.A2IRuntimeBackend, a2i_runtime.HumanLoop] | None:
+    """The backend and loop called ``name`` in that account and region (None when none)."""
+    regions = dict.get(a2i_runtime.a2i_runtime_backends, account_id)
+    backend = dict.get(regions, region) if regions is not None else None
+    if backend is None:
+        return None
+    with backend.lock:
+        loop = backend.human_loops.get(name)
+        if loop is None:
+            return None
+        loop.refresh()
+        return backend, loop
+
+
+def _flow_of(backend: a2i_runtime.A2IRuntimeBackend, loop: a2i_runtime.HumanLoop) -> Any:
+    return sm.find_flow_definition(
+        backend.account_id, backend.region_name, loop.flow_definition_arn
+    )
+
+
+def time_limit(backend: a2i_runtime.A2IRuntimeBackend, loop: a2i_runtime.HumanLoop) -> int:
+    """The loop's TaskTimeLimitInSeconds (A2I's default when the flow definition sets none)."""
+    flow = _flow_of(backend, loop)
+    config = flow.request.get("HumanLoopConfig", {}) if flow is not None else {}
+    return int(config.get("TaskTimeLimitInSeconds") or DEFAULT_TASK_TIME_LIMIT)
+
+
+def open_tasks(worker_name: str | None = None) -> list[dict[str, Any]]:
+    """The open tasks of every flow definition, oldest first.
+
+    A task is a loop ``InProgress`` that ``worker_name`` (when given) has not answered yet.
+    """
+    tasks = []
+    for backend in _backends():
+        worker = (
+            portal_worker(backend.account_id, backend.region_name, worker_name)
+            if worker_name
+            else None
+        )
+        with backend.lock:
+            loops = list(backend.human_loops.values())
+            for loop in loops:
+                loop.refresh()
+            for loop in loops:
+                if loop.status != "InProgress":
+                    continue
+                if worker and any(a["workerId"] == worker.worker_id for a in loop.answers):
+                    continue
+                flow = _flow_of(backend, loop)
+                config = flow.request.get("HumanLoopConfig", {}) if flow is not None else {}
+                items = (
+                    (loop.input_object or {}).get("items")
+                    if isinstance(loop.input_object, dict)
+                    else None
+                )
+                tasks.append(
+                    {
+                        "account": backend.account_id,
+                        "region": backend.region_name,
+                        "loop": loop.name,
+                        "flow_definition": loop.flow_definition_name,
+                        "title": config.get("TaskTitle", loop.flow_definition_name),
+                        "description": config.get("TaskDescription", ""),
+                        "created": loop.created_at,
+                        "items": len(items) if isinstance(items, list) else None,
+                        "answers": len(loop.answers),
+                        "task_count": loop.task_count,
+                        "path": task_path(backend.account_id, backend.region_name, loop.name),
+                    }
+                )
+    return sorted(tasks, key=lambda task: task["created"])
+
+
+def task_path(account_id: str, region: str, loop_name: str) -> str:
+    """The portal path of a task."""
+    return f"{PREFIX}tasks/{account_id}/{region}/{loop_name}"
+
+
+def accept(
+    backend: a2i_runtime.A2IRuntimeBackend,
+    loop: a2i_runtime.HumanLoop,
+    worker: a2i_runtime.Worker,
+    at: datetime | None = None,
+) -> datetime:
+    """Record that ``worker`` opened the task (kept while the time limit runs); return when."""
+    with backend.lock:
+        moment = at or settings.now()
+        previous = loop.accepted.get(worker.worker_id)
+        if previous is not None and moment - previous <= timedelta(
+            seconds=time_limit(backend, loop)
+        ):
+            return previous
+        loop.accepted[worker.worker_id] = moment
+        return moment
+
+
+def submit_task(
+    backend: a2i_runtime.A2IRuntimeBackend,
+    loop: a2i_runtime.HumanLoop,
+    answer_content: Any,
+    worker: a2i_runtime.Worker,
+    *,
+    accepted_at: datetime | None = None,
+    submitted_at: datetime | None = None,
+) -> a2i_runtime.HumanLoop:
+    """Record ``worker``'s answer to ``loop``, as the worker portal's Submit does.
+
+    ``answer_content`` is what crowd-form submitted (a JSON object); it is stored as JSON
+    would carry it. The acceptance time is ``accepted_at``, else when the worker opened the
+    task, else the submission time. Raises :class:`TaskTimeLimitPassed` after the flow
+    definition's TaskTimeLimitInSeconds, :class:`~helpers.offline.a2i_runtime.HumanLoopClosed`
+    when the loop takes no more answers, and ``ValueError`` for content that is not a JSON
+    object. Completing the loop writes ``output.json`` (see
+    :func:`~helpers.offline.a2i_runtime.complete_human_loop`).
+    """
+    if not isinstance(answer_content, dict):
+        raise ValueError(
+            f"answerContent must be a JSON object, not {type(answer_content).__name__}"
+        )
+    content = json.loads(json.dumps(answer_content))
+    with backend.lock:
+        submitted = submitted_at or settings.now()
+        accepted = accepted_at or loop.accepted.get(worker.worker_id) or submitted
+        limit = time_limit(backend, loop)
+        if submitted - accepted > timedelta(seconds=limit):
+            loop.accepted.pop(worker.worker_id, None)
+            raise TaskTimeLimitPassed(
+                f"the task's time limit ({limit} s) passed before it was submitted; "
+                "open the task again and submit within the limit"
+            )
+        a2i_runtime.complete_human_loop(
+            backend, loop, content, worker, accepted_at=accepted, submitted_at=submitted
+        )
+        loop.accepted.pop(worker.worker_id, None)
+        return loop
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def media_path(account_id: str, bucket: str, key: str) -> str:
+    """The portal path that serves an S3 object's bytes."""
+    return f"{PREFIX}media/{account_id}/{quote(bucket, safe='')}/{quote(key)}"
+
+
+def grant_read_access(account_id: str, absolute: bool = False) -> Callable[[Any], str]:
+    """A ``grant_read_access`` filter: ``s3://bucket/key`` → the portal's media URL.
+
+    Other values are returned unchanged (autoescape still applies to them).
+    """
+
+    def grant(uri: Any) -> str:
+        text = str(uri)
+        if not text.startswith("s3://"):
+            return text
+        bucket, _, key = text[len("s3://") :].partition("/")
+        path = media_path(account_id, bucket, key)
+        root = base_url()
+        if absolute and root:
+            return root.rstrip("/") + path[len(PREFIX) - 1 :]
+        return path
+
+    return grant
+
+
+def task_template(backend: a2i_runtime.A2IRuntimeBackend, loop: a2i_runtime.HumanLoop) -> str:
+    """The Liquid template of the loop's human task UI. Raises LookupError when it is gone."""
+    flow = _flow_of(backend, loop)
+    if flow is None:
+        raise LookupError(f"flow definition {loop.flow_definition_arn} no longer exists")
+    ui_arn = flow.request["HumanLoopConfig"]["HumanTaskUiArn"]
+    state = sm.state_of(sm.sagemaker_backend(backend.account_id, backend.region_name))
+    ui = state.human_task_uis.get(ui_arn.rsplit("/", 1)[-1])
+    if ui is None or ui.arn != ui_arn:
+        raise LookupError(f"human task UI {ui_arn} was deleted, so the task cannot be shown")
+    return ui.content
+
+
+def render_task(template: str, task_input: Any, grant: Callable[[Any], str]) -> str:
+    """The template rendered for ``task_input`` as A2I renders it (python-liquid)."""
+    from helpers import preview
+
+    env = preview.liquid_environment(grant)
+    return env.from_string(template).render(task={"input": task_input})
+
+
+# --- HTTP --------------------------------------------------------------------------------------
+
+_STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #1d1d1f; }
+header.portal { background: #232f3e; color: #fff; padding: 8px 16px; display: flex; gap: 16px;
+  align-items: center; flex-wrap: wrap; }
+header.portal a { color: #fff; }
+main.portal { padding: 12px 16px; }
+table.portal { border-collapse: collapse; }
+table.portal td, table.portal th { border-bottom: 1px solid #ddd; padding: 6px 10px;
+  text-align: left; }
+.portal-note { color: #555; }
+.portal-ok { color: #067647; font-weight: 600; }
+"""
+
+
+def _page(title: str, body: str, worker: str, status: int = 200) -> Response:
+    document = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"{_header(worker)}<main class='portal'>{body}</main></body></html>"
+    )
+    return Response(document, status=status, mimetype="text/html")
+
+
+def _header(worker: str, task_title: str | None = None) -> str:
+    title = f"<span>Task: <strong>{html.escape(task_title)}</strong></span>" if task_title else ""
+    return (
+        "<header class='portal' id='vmk-portal-bar'>"
+        f"<a href='{PREFIX}'><strong>Worker portal</strong></a> {title}"
+        f"<span>Signed in as <strong id='vmk-portal-worker'>{html.escape(worker)}</strong></span>"
+        "<span class='portal-note' style='color:#cdd'>offline stand-in of the A2I worker portal"
+        "</span></header>"
+    )
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+def _worker_name(request: Request) -> str | None:
+    name = request.args.get("worker") or request.cookies.get(WORKER_COOKIE) or DEFAULT_WORKER
+    return name if _WORKER_NAME.match(name) else None
+
+
+def _task_list(request: Request, worker: str) -> Response:
+    tasks = open_tasks(worker)
+    done = request.args.get("submitted")
+    rows = "".join(
+        "<tr>"
+        f"<td><a class='portal-task' href='{html.escape(t['path'])}'>{html.escape(t['title'])}</a>"
+        f"<br><span class='portal-note'>{html.escape(t['description'])}</span></td>"
+        f"<td>{html.escape(t['loop'])}</td>"
+        f"<td>{'' if t['items'] is None else t['items']}</td>"
+        f"<td>{t['answers']} of {t['task_count']}</td>"
+        f"<td>{t['created'].strftime('%Y-%m-%d %H:%M:%S')} UTC</td>"
+        "</tr>"
+        for t in tasks
+    )
+    body = "<h1>Your tasks</h1>"
+    if done:
+        body += f"<p class='portal-ok'>Task {html.escape(done)} submitted. Thank you.</p>"
+    if rows:
+        body += (
+            "<table class='portal' id='portal-tasks'><thead><tr><th>Task</th><th>Human loop</th>"
+            "<th>Items</th><th>Answers</th><th>Created</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+    else:
+        body += (
+            "<p id='portal-empty'>No open tasks. A task appears here when a notebook starts a "
+            "human loop; reload this page then.</p>"
+        )
+    body += (
+        "<form method='get' style='margin-top:24px'><label>Work as "
+        f"<input name='worker' value='{html.escape(worker)}' pattern='[A-Za-z0-9._-]{{1,64}}'>"
+        "</label> <button>Switch worker</button> <span class='portal-note'>(each worker "
+        "answers a task once; a flow definition with TaskCount 2 or 3 needs as many)</span>"
+        "</form>"
+    )
+    return _page("Worker portal (offline)", body, worker)
+
+
+def _task(request: Request, worker_name: str, account: str, region: str, name: str) -> Response:
+    found = find_loop(account, region, name)
+    if found is None:
+        return _page("No such task", f"<p>No human loop {html.escape(name)}.</p>", worker_name, 404)
+    backend, loop = found
+    if loop.status != "InProgress":
+        text = f"Task {html.escape(name)} is {html.escape(loop.status)}; it takes no answers."
+        return _page("Task closed", f"<p>{text}</p>", worker_name, 409)
+    worker = portal_worker(account, region, worker_name)
+    if any(a["workerId"] == worker.worker_id for a in loop.answers):
+        text = f"You already answered task {html.escape(name)}."
+        return _page("Task answered", f"<p>{text}</p>", worker_name, 409)
+    try:
+        template = task_template(backend, loop)
+        page = render_task(template, loop.input_object, grant_read_access(account))
+    except Exception as error:  # shown to the worker the way A2I shows a broken task
+        LOG.warning("task %s does not render: %s", name, error)
+        message = f"The task's template does not render: {type(error).__name__}: {error}"
+        return _page("Task error", f"<pre>{html.escape(message)}</pre>", worker_name, 500)
+    accept(backend, loop, worker)
+    from helpers import preview
+
+    flow = _flow_of(backend, loop)
+    title = flow.request["HumanLoopConfig"].get("TaskTitle", name) if flow else name
+    page = preview.local_page(
+        page,
+        f"{PREFIX}crowd-html-elements.js",
+        submit_url=f"{task_path(account, region, name)}/submit",
+        done_url=f"{PREFIX}?submitted={quote(name)}",
+    )
+    document = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"{_header(worker_name, title)}<main class='portal'>{page}</main></body></html>"
+    )
+    return Response(document, mimetype="text/html")
+
+
+def _submit(request: Request, worker_name: str, account: str, region: str, name: str) -> Response:
+    found = find_loop(account, region, name)
+    if found is None:
+        return _json({"message": f"no human loop {name} in {account}/{region}"}, 404)
+    backend, loop = found
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("answerContent"), dict):
+        return _json({"message": 'send a JSON object {"answerContent": {...}}'}, 400)
+    worker = portal_worker(account, region, worker_name)
+    try:
+        submit_task(backend, loop, body["answerContent"], worker)
+    except (a2i_runtime.HumanLoopClosed, TaskTimeLimitPassed) as error:
+        return _json({"message": str(error)}, 409)
+    LOG.info("worker %s submitted human loop %s (%s)", worker_name, name, loop.status)
+    return _json(
+        {
+            "message": "Task submitted.",
+            "humanLoopName": loop.name,
+            "humanLoopStatus": loop.status,
+            "workerId": worker.worker_id,
+        }
+    )
+
+
+def _media(request: Request, parts: list[str]) -> Response:
+    from moto.s3.models import s3_backends
+
+    from helpers import preview
+
+    if len(parts) < 3:
+        return Response("not found", status=404, mimetype="text/plain")
+    account, bucket, key = parts[0], parts[1], "/".join(parts[2:])
+    backend = s3_backends[account]["aws"]
+    obj = backend.get_object(bucket, key) if bucket in backend.buckets else None
+    if obj is None:
+        return Response(f"no object s3://{bucket}/{key}", status=404, mimetype="text/plain")
+    data = bytes(obj.value)
+    status, headers, chunk = preview.range_response(data, request.headers.get("Range"))
+    kind = obj.metadata.get("Content-Type")
+    if not kind or kind == "binary/octet-stream":
+        kind = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    response = Response(chunk if request.method != "HEAD" else b"", status=status, mimetype=kind)
+    for name, value in headers.items():
+        response.headers[name] = value
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def application(environ: dict[str, Any], start_response: Any) -> Any:
+    """The portal as a WSGI application (paths under ``/_portal/``)."""
+    request = Request(environ)
+    route = request.path[len(PREFIX) :].strip("/")
+    parts = route.split("/") if route else []
+    worker = _worker_name(request)
+    if worker is None:
+        response = _json({"message": "a worker name has 1-64 letters, digits, '.', '_', '-'"}, 400)
+        return response(environ, start_response)
+    method = request.method
+    if not parts and method in ("GET", "HEAD"):
+        response = _task_list(request, worker)
+    elif parts == ["crowd-html-elements.js"] and method in ("GET", "HEAD"):
+        from helpers import preview
+
+        response = Response(preview.stand_in_script(), mimetype="text/javascript")
+    elif parts[:1] == ["media"] and method in ("GET", "HEAD"):
+        response = _media(request, request.path.split("/")[3:])
+    elif parts[:1] == ["tasks"] and len(parts) == 4 and method in ("GET", "HEAD"):
+        response = _task(request, worker, *parts[1:4])
+    elif parts[:1] == ["tasks"] and len(parts) == 5 and parts[4] == "submit" and method == "POST":
+        response = _submit(request, worker, *parts[1:4])
+    else:
+        response = _json({"message": f"no portal page {method} {request.path}"}, 404)
+    if request.cookies.get(WORKER_COOKIE) != worker:
+        response.set_cookie(WORKER_COOKIE, worker, path=PREFIX, samesite="Lax")
+    return response(environ, start_response)
