@@ -26,6 +26,16 @@ from helpers.rules import RuleSet, apply_rules, decisions
 _ESTIMATE_URI = "s3://sagemaker-region-123456789012/video-moderation-kit/run/video.mp4"
 #: Threshold a newly picked category starts at when no rule covers it yet.
 DEFAULT_THRESHOLD = 80.0
+_SLIDER_STYLE = {"description_width": "13em"}
+#: The widget's tables (JupyterLab styles rendered DataFrames, not HTML inside widgets).
+_CSS = """<style>
+.vmk-tuner table {border-collapse: collapse; font-size: 12px; margin: 0.3em 0;}
+.vmk-tuner th, .vmk-tuner td {padding: 2px 8px; text-align: right; border-bottom: 1px solid #ddd;
+  white-space: nowrap;}
+.vmk-cost {margin-left: 2em;}
+.vmk-tuner th {background: #f3f3f3;}
+.vmk-tuner td:first-child, .vmk-tuner th:first-child {text-align: left;}
+</style>"""
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,8 +121,8 @@ def cost_table(duration_ms: int, loops: int, reviewers_per_loop: int = 1) -> pd.
     """Rekognition per video minute and A2I per reviewed object, a total, and the price date."""
     frame = pricing.estimate(duration_ms, loops=loops, reviewers_per_loop=reviewers_per_loop)
     read_on = frame.attrs["read_on"]
-    total = pd.DataFrame([{"step": "total", "unit": "", "quantity": None, "usd": frame.usd.sum()}])
-    out = pd.concat([frame, total], ignore_index=True)
+    total = {"step": "total", "unit": "", "quantity": "", "usd": frame["usd"].sum()}
+    out = pd.concat([frame.astype({"quantity": object}), pd.DataFrame([total])], ignore_index=True)
     out["usd"] = out["usd"].round(4)
     out["prices_read_on"] = read_on
     out.attrs = {**frame.attrs}
@@ -198,14 +208,13 @@ class RuleTuner:
         self.reviewers_per_loop = reviewers_per_loop
         self.max_rows = max_rows
         self.result: TuneResult | None = None
-        wide = {"description_width": "initial"}
         self.picker = w.SelectMultiple(
             options=picker_options(),
             value=tuple(n for n in taxonomy.NAMES if n in rules.categories),
             rows=14,
             description="Categories",
-            style=wide,
-            layout=w.Layout(width="26em"),
+            style={"description_width": "initial"},
+            layout=w.Layout(width="22em", flex="0 0 auto"),
         )
         self.gap = w.IntSlider(
             value=int(gap_ms),
@@ -214,15 +223,15 @@ class RuleTuner:
             step=100,
             description="Gap tolerance (ms)",
             continuous_update=False,
-            style={"description_width": "14em"},
-            layout=w.Layout(width="34em"),
+            style=_SLIDER_STYLE,
+            layout=w.Layout(width="98%"),
         )
         self.sliders: dict[str, Any] = {}
-        self.slider_box = w.VBox()
+        self.slider_box = w.VBox(layout=w.Layout(width="100%"))
         self.status = w.HTML()
         self.funnel_html = w.HTML()
         self.cost_html = w.HTML()
-        self.table_html = w.HTML()
+        self.table_html = w.HTML(layout=w.Layout(overflow="auto"))
         self.plot = w.Image(format="png", layout=w.Layout(max_width="100%"))
         for widget, name in (
             (self.picker, "vmk-picker"),
@@ -237,15 +246,18 @@ class RuleTuner:
         self._sync_sliders(rules.categories)
         self.picker.observe(self._on_pick, names="value")
         self.gap.observe(self._refresh, names="value")
+        controls = w.VBox([self.gap, self.slider_box], layout=w.Layout(flex="1 1 auto"))
         self.widget = w.VBox(
             [
-                w.HBox([self.picker, w.VBox([self.gap, self.slider_box])]),
+                w.HTML(_CSS),
+                w.HBox([self.picker, controls]),
                 self.status,
                 w.HBox([self.funnel_html, self.cost_html]),
                 self.plot,
                 self.table_html,
             ]
         )
+        self.widget.add_class("vmk-tuner")
         self._refresh()
 
     # the choice ---------------------------------------------------------------------------
@@ -285,8 +297,8 @@ class RuleTuner:
                     description=name,
                     readout_format=".0f",
                     continuous_update=False,
-                    style={"description_width": "14em"},
-                    layout=self._w.Layout(width="34em"),
+                    style=_SLIDER_STYLE,
+                    layout=self._w.Layout(width="98%"),
                 )
                 slider.add_class("vmk-threshold")
                 slider.observe(self._refresh, names="value")
@@ -316,7 +328,7 @@ class RuleTuner:
         self.funnel_html.value = result.funnel.to_html(index=False, border=0)
         note = html.escape(result.cost.attrs.get("note", ""))
         self.cost_html.value = (
-            result.cost.drop(columns="prices_read_on").to_html(index=False, border=0, na_rep="")
+            result.cost.drop(columns="prices_read_on").to_html(index=False, border=0)
             + f"<p><small>Estimate. {note}</small></p>"
         )
         shown = result.table(self.max_rows)
