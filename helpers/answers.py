@@ -11,9 +11,14 @@ Two documents cross the wire:
      "video": {"title": str, "s3_uri": "s3://bucket/key", "duration_ms": int},
      "items": [{"id": "i0001", "label": str, "parent": str, "category": str,
                 "start_ms": int, "end_ms": int, "confidence": float, "detections": int}],
-     "rules": str}
+     "rules": str,
+     "window": {"start_ms": int, "end_ms": int, "index": int, "count": int}}
 
-  Readers ignore fields they do not know (a split review adds ``window``, for example).
+  ``window`` is present only when the review is split into several loops because one input
+  would exceed A2I's 3,145,728 characters (:func:`helpers.review.plan_loop_inputs`): loop
+  ``index`` (0-based) of ``count`` holds the items whose ``start_ms`` falls in
+  ``[start_ms, end_ms)`` of the video; the windows follow each other without gap or overlap,
+  so every item is in exactly one loop. Readers ignore fields they do not know.
 
 * the reviewer's **answer**. The page submits one hidden field, ``review``, holding a JSON
   string, so A2I's ``humanAnswers[i].answerContent`` is ``{"review": "<json>"}`` where the
