@@ -46,7 +46,13 @@ def summary(state: dict[str, Any]) -> list[str]:
 
     moderation = state.get("moderation", {})
     rules = state.get("rules", {})
-    loops = state.get("human_loops", [])
+    first = state.get("review", {})
+    many = state.get("many_review", {})
+    verdicts = state.get("results", {})
+
+    def read_back(loops: list[str]) -> int:
+        return sum(int(verdicts.get(name, 0)) for name in loops)
+
     counts = (rules.get("detections", moderation.get("labels")), rules.get("flagged"))
     reduction = (
         reduction_line(counts[0], counts[1], rules["items"])
@@ -58,9 +64,13 @@ def summary(state: dict[str, Any]) -> list[str]:
         f"labels found:        {moderation.get('labels', '?')} detections "
         f"on {moderation.get('pages', '?')} page(s)",
         f"flagged by rules:    {rules.get('flagged', '?')} detections ({rules.get('name', '?')})",
-        f"sent for review:     {rules.get('items', '?')} items in {len(loops)} human loop(s)",
+        f"sent for review:     {first.get('items', '?')} items in "
+        f"{len(first.get('loops', []))} human loop(s)",
         f"reduction:           {reduction}",
-        f"verdicts read back:  {state.get('results', {}).get('verdicts', '?')}",
+        f"verdicts read back:  {read_back(first.get('loops', []))}",
+        f"many videos:         {many.get('videos', '?')} videos, {many.get('items', '?')} items "
+        f"in {len(many.get('loops', []))} loop(s), "
+        f"{read_back(many.get('loops', []))} verdicts read back",
         f"cleaned up:          {state.get('cleanup', {}).get('deleted', '?')} resources deleted",
     ]
     return lines
@@ -117,6 +127,8 @@ def run(out_dir: Path, job_seconds: float, auto_review: str) -> int:
                     cwd=str(path.parent),
                     kernel_name="python3",
                     progress_bar=False,
+                    # the kernel's own start-up and shutdown chatter is not the lab's output
+                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                 )
             except pm.PapermillExecutionError as err:
                 problems.append(f"{path.name}: {err.ename}: {err.evalue}")

@@ -221,6 +221,7 @@ def start_review(session: KitSession, items: pd.DataFrame, rules: RuleSet) -> pd
         session, items, rules, video, int(duration or video.get("duration_ms") or 0)
     )
     state.record("human_loops", recorded)
+    state.record("review", {"loops": [r["name"] for r in recorded], "items": len(items)})
     return pd.DataFrame(rows, columns=LOOP_COLUMNS)
 
 
@@ -335,6 +336,14 @@ def review_many(
         rows.extend({"video": video["name"], **r} for r in video_rows)
         recorded.extend(video_loops)
     state.record("human_loops", recorded)
+    state.record(
+        "many_review",
+        {
+            "videos": len(state.require("many_videos")),
+            "loops": [r["name"] for r in recorded],
+            "items": sum(r["items"] for r in recorded),
+        },
+    )
     return pd.DataFrame(rows, columns=["video", *LOOP_COLUMNS])
 
 
@@ -367,16 +376,19 @@ def verdicts(outputs: list[dict[str, Any]]) -> pd.DataFrame:
     """Every item of every loop with the reviewers' verdicts (one row per item and reviewer)."""
     frames = [
         review.verdicts(pd.DataFrame(out["inputContent"]["items"]), out).assign(
-            loop=out.get("humanLoopName", "")
+            loop=out.get("humanLoopName", ""), video=out["inputContent"]["video"]["title"]
         )
         for out in outputs
     ]
     frame = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else review.verdicts(pd.DataFrame(columns=review.ITEM_COLUMNS), {}).assign(loop="")
+        else review.verdicts(pd.DataFrame(columns=review.ITEM_COLUMNS), {}).assign(
+            loop="", video=""
+        )
     )
-    state.record("results", {"verdicts": int(frame["verdict"].notna().sum())})
+    counts = frame[frame["verdict"].notna()].groupby("loop").size()
+    state.record("results", {**state.load().get("results", {}), **counts.astype(int).to_dict()})
     return frame
 
 
