@@ -30,6 +30,7 @@ from helpers.errors import (
     ResourceFailed,
 )
 from helpers.names import check_a2i_name, kit_tags, resource_name
+from helpers.progress import Progress
 from helpers.waiting import Backoff, wait_until
 
 log = logging.getLogger(__name__)
@@ -381,6 +382,7 @@ def ensure_flow_definition(
         timeout=timeout,
         advice=f"check that role `{role}` trusts sagemaker.amazonaws.com",
         backoff=Backoff(first=1.0, cap=10.0),
+        on_poll=Progress(f"Flow definition `{name}`", timeout, lambda d: d["FlowDefinitionStatus"]),
     )
 
 
@@ -434,6 +436,7 @@ def wait_for_human_loop(
         timeout=timeout,
         advice="open the worker portal printed above and submit the task, then run this cell again",
         backoff=backoff or Backoff(first=2.0, cap=30.0),
+        on_poll=Progress(f"Human loop `{name}`", timeout, lambda d: d["HumanLoopStatus"]),
     )
 
 
