@@ -398,7 +398,8 @@ def _dtype(column: str) -> str:
 
 # --- ids ---------------------------------------------------------------------------------------
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+#: The two hex digits of every byte value, as uint16 (so a lookup gives two characters).
+_HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), dtype=np.uint16)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -425,7 +426,7 @@ def item_ids(labels: np.ndarray, levels: np.ndarray, starts: np.ndarray) -> np.n
     )
     x = _mix(seeds[codes] ^ np.asarray(levels, dtype=np.int64).astype(np.uint64))
     x = _mix(x ^ np.asarray(starts, dtype=np.int64).astype(np.uint64))
-    shifts = np.arange(60, -4, -4, dtype=np.uint64)
-    digits = _HEX[((x[:, None] >> shifts) & np.uint64(15)).astype(np.intp)]
-    text = np.concatenate([np.full((n, 2), [ord("i"), ord("-")], dtype=np.uint8), digits], axis=1)
-    return text.view("S18").ravel().astype(str).astype(object)
+    text = np.empty((n, 18), dtype=np.uint8)
+    text[:, :2] = np.frombuffer(b"i-", dtype=np.uint8)
+    text[:, 2:] = _HEX_PAIRS[x.astype(">u8").view(np.uint8).reshape(n, 8)].view(np.uint8)
+    return text.view("S18").ravel().astype("U18").astype(object)
