@@ -67,3 +67,39 @@ def page(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def preview_server():
+    """``preview_server(task_input, template=None)``: a local preview of the reviewer's page.
+
+    The input's video URI is served from the kit's sample video (H.264, 54 s, 25 fps, timecode
+    on screen), with HTTP Range support.
+    """
+    from helpers import preview
+
+    servers = []
+
+    def start(task_input, template=None):
+        uri = task_input.get("video", {}).get("s3_uri")
+        media = {uri: preview.SAMPLE_VIDEO} if isinstance(uri, str) else {}
+        server = preview.serve(task_input, media, template=template)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def dialogs(page):
+    """Messages of every JavaScript dialog (alert, confirm, prompt) the page opens."""
+    seen: list[str] = []
+
+    def record(dialog):
+        seen.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    return seen

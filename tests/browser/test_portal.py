@@ -1,0 +1,119 @@
+"""A whole review through the offline worker portal, in Chromium.
+
+The stand-in server runs with the auto reviewer off. The test creates the kit's task UI, a flow
+definition and a human loop on the sample video, opens the worker portal at the work team's
+SubDomain, reviews every item with the keyboard and the mouse, and submits. The loop must end
+Completed with output.json's answerContent equal to what the page posted. A screenshot of the
+task in the portal is kept in ``test-artifacts/portal-task.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import boto3
+import pytest
+from test_reviewer_page import ITEMS, SAMPLE_URI, task_input
+
+from helpers import answers, preview, review
+from helpers.offline import OfflineSettings, portal, start_server
+
+BUCKET, KEY = SAMPLE_URI[len("s3://") :].split("/", 1)
+
+
+@pytest.fixture
+def stand_in(tmp_path, monkeypatch):
+    settings = OfflineSettings(auto_review="off", job_seconds=0, flow_definition_seconds=0)
+    server = start_server(settings, port=0)
+    reset = urllib.request.Request(server.endpoint + "/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()  # moto's state is per process
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "empty").touch()
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "empty"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "empty"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def start_loop():
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.upload_file(str(preview.SAMPLE_VIDEO), BUCKET, KEY, ExtraArgs={"ContentType": "video/mp4"})
+    sm = boto3.client("sagemaker")
+    team = review.find_workteam(sm)
+    ui = review.ensure_task_ui(sm, "browser", review.load_template())
+    role = boto3.client("iam").get_role(RoleName="VideoModerationKitNotebookRole")["Role"]["Arn"]
+    config = review.flow_definition_config(
+        workteam_arn=team["WorkteamArn"],
+        task_ui_arn=ui,
+        role_arn=role,
+        output_path=f"s3://{BUCKET}/a2i-output",
+    )
+    flow = review.ensure_flow_definition(sm, "browser", config, timeout=30)
+    a2i = boto3.client("sagemaker-a2i-runtime")
+    loop = review.start_human_loop(a2i, flow["FlowDefinitionArn"], "browser", task_input())
+    return a2i, loop["HumanLoopName"], review.worker_portal_url(sm, team)
+
+
+def test_a_full_review_through_the_portal_completes_the_loop(stand_in, page, artifacts):
+    a2i, name, portal_url = start_loop()
+    assert portal_url == stand_in.portal_url
+    page.goto(portal_url)
+    assert page.text_content("#vmk-portal-worker") == "reviewer"
+    page.click(f"#portal-tasks a[href$='/{name}']")
+    page.wait_for_url(f"**/_portal/tasks/**/{name}")
+    page.wait_for_function("(document.getElementById('vmk-video') || {}).readyState >= 2")
+    assert page.text_content("#vmk-title") == "Moderation sample"
+    page.click("#vmk-play")
+    page.wait_for_function("document.getElementById('vmk-video').currentTime > 0.3")
+    page.click("#vmk-play")
+
+    page.click("h2")
+    for key in ("n", "1", "n", "2", "n", "3"):
+        page.keyboard.press(key)
+    page.select_option("#vmk-fix", "Explosions and Blasts")
+    page.fill("#vmk-note", "the blast, not the rifle")
+    page.click("h2")
+    for key in ("n", "4", "n", "1"):
+        page.keyboard.press(key)
+    page.fill("#vmk-notes", "Reviewed in the offline portal.")
+    page.screenshot(path=str(artifacts / "portal-task.png"), full_page=True)
+
+    with page.expect_request("**/submit") as posted:
+        page.click("#vmk-submit")
+    page.wait_for_url("**/_portal/?submitted=*")
+    assert "submitted" in page.text_content("main")
+    sent = posted.value.post_data_json["answerContent"]
+
+    described = a2i.describe_human_loop(HumanLoopName=name)
+    assert described["HumanLoopStatus"] == "Completed"
+    output = review.read_output(boto3.client("s3"), a2i, name)
+    [answer] = output["humanAnswers"]
+    assert answer["answerContent"] == sent
+    assert (
+        answer["workerId"]
+        == portal.portal_worker("123456789012", "us-east-1", "reviewer").worker_id
+    )
+    assert answer["timeSpentInSeconds"] > 0
+    assert answer["workerMetadata"]["identityData"]["identityProviderType"] == "Cognito"
+    doc = json.loads(sent["review"])
+    verdicts = {item["id"]: item["verdict"] for item in doc["items"]}
+    assert verdicts == {
+        ITEMS[0][0]: "violation",
+        ITEMS[1][0]: "not_violation",
+        ITEMS[2][0]: "wrong_category",
+        ITEMS[3][0]: "unsure",
+        ITEMS[4][0]: "violation",
+    }
+    frame = review.answers_frame(output)
+    wrong = frame.set_index("id").loc[ITEMS[2][0]]
+    assert wrong["corrected_category"] == "Explosions and Blasts"
+    assert wrong["note"] == "the blast, not the rifle"
+    assert doc["notes"] == "Reviewed in the offline portal."
+    assert answers.validate_review(doc, task_input()["items"]) == doc

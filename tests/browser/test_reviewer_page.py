@@ -1,0 +1,297 @@
+"""The reviewer's page in Chromium, served by the local preview (HTTP Range) with the sample video.
+
+Covers: the video plays and an item click seeks to its time; the keyboard shortcuts; submit is
+refused until every item has a verdict and the answer then follows vmk-review/1; 2,000 items
+stay usable; hostile strings in every input field stay text. A screenshot of the page is kept
+in ``test-artifacts/reviewer-page.png``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from helpers import answers, preview
+
+#: Where the inputs say the sample video is (the preview serves the kit's sample there).
+SAMPLE_URI = "s3://vmk-browser-tests/videos/moderation-sample.mp4"
+NUDITY = "Non-Explicit Nudity of Intimate parts and Kissing"
+SMOKING = "Drugs & Tobacco Paraphernalia & Use"
+ITEMS = [
+    ("i-toast-drink", "Drinking", "Alcohol Use", "Alcohol", 6200, 11800, 97.3, 12),
+    ("i-beach-back", "Bare Back", "Non-Explicit Nudity", NUDITY, 15000, 15000, 71.0, 1),
+    ("i-soldier-gun", "Weapons", "Violence", "Violence", 21500, 28400, 99.1, 15),
+    ("i-smoke", "Smoking", SMOKING, "Drugs & Tobacco", 30000, 35000, 88.8, 11),
+    ("i-poker-bottle", "Alcoholic Beverages", "Alcohol", "Alcohol", 37000, 37000, 64.0, 1),
+]
+
+
+def task_input(items=ITEMS, **video):
+    return {
+        "schema": answers.INPUT_SCHEMA,
+        "video": {
+            "title": "Moderation sample",
+            "s3_uri": SAMPLE_URI,
+            "duration_ms": 54_000,
+            **video,
+        },
+        "items": [
+            {
+                "id": i,
+                "label": label,
+                "parent": parent,
+                "category": category,
+                "start_ms": start,
+                "end_ms": end,
+                "confidence": confidence,
+                "detections": detections,
+            }
+            for i, label, parent, category, start, end, confidence, detections in items
+        ],
+        "rules": "lab-v7",
+    }
+
+
+def open_page(page, server):
+    page.goto(server.url)
+    page.wait_for_function("(document.getElementById('vmk-video') || {}).readyState >= 2")
+    page.wait_for_function("!!window.crowdStandIn")
+
+
+def row(page, item_id):
+    return page.locator(f"#vmk-items tr[data-id='{item_id}']")
+
+
+def current_time(page):
+    return page.evaluate("document.getElementById('vmk-video').currentTime")
+
+
+def wait_time(page, seconds, tolerance=0.05):
+    page.wait_for_function(
+        "([t, tol]) => { const v = document.getElementById('vmk-video');"
+        " return !v.seeking && Math.abs(v.currentTime - t) <= tol; }",
+        arg=[seconds, tolerance],
+    )
+
+
+def test_video_plays_and_clicking_an_item_seeks_to_it(page, preview_server, artifacts):
+    server = preview_server(task_input())
+    open_page(page, server)
+    assert page.evaluate("document.getElementById('vmk-video').duration") == pytest.approx(54, 0.01)
+    page.click("#vmk-play")
+    page.wait_for_function(
+        "() => { const v = document.getElementById('vmk-video');"
+        " return !v.paused && v.currentTime > 0.3; }"
+    )
+    page.click("#vmk-play")
+    page.wait_for_function("document.getElementById('vmk-video').paused")
+
+    row(page, "i-soldier-gun").locator(".vmk-time").click()
+    wait_time(page, 21.5)
+    assert page.text_content("#vmk-cur-label") == "Weapons"
+    assert "vmk-current" in row(page, "i-soldier-gun").get_attribute("class")
+
+    page.locator(".vmk-mark[data-index='3']").click()  # Smoking, on the timeline
+    wait_time(page, 30.0)
+    assert page.text_content("#vmk-cur-id") == "i-smoke"
+    assert page.text_content("#vmk-cur-time").startswith("0:30.0–0:35.0")
+    assert page.locator(".vmk-lane").count() == 4  # one row per category
+    assert page.locator(".vmk-mark.vmk-moment").count() == 2
+    page.screenshot(path=str(artifacts / "reviewer-page.png"), full_page=True)
+
+
+def test_keyboard_shortcuts(page, preview_server):
+    server = preview_server(task_input())
+    open_page(page, server)
+    page.click("h2")  # focus the page, not a control
+    page.keyboard.press("n")
+    wait_time(page, 6.2)
+    assert page.text_content("#vmk-cur-id") == "i-toast-drink"
+    page.keyboard.press("n")
+    wait_time(page, 15.0)
+    page.keyboard.press("p")
+    wait_time(page, 6.2)
+
+    page.keyboard.press(".")
+    wait_time(page, 6.24, 0.005)
+    page.keyboard.press(",")
+    page.keyboard.press(",")
+    wait_time(page, 6.16, 0.005)
+    page.keyboard.press("ArrowRight")
+    wait_time(page, 7.16, 0.005)
+
+    page.keyboard.press("]")
+    assert page.evaluate("document.getElementById('vmk-video').playbackRate") == 1.25
+    page.keyboard.press("[")
+    page.keyboard.press("[")
+    assert page.evaluate("document.getElementById('vmk-video').playbackRate") == 0.75
+    assert page.input_value("#vmk-speed") == "0.75"
+
+    page.keyboard.press("r")
+    assert page.get_attribute("#vmk-loop", "aria-pressed") == "true"
+    assert page.is_visible("#vmk-loopband")
+    page.keyboard.press(" ")
+    page.wait_for_function("!document.getElementById('vmk-video').paused")
+    page.keyboard.press(" ")
+    page.wait_for_function("document.getElementById('vmk-video').paused")
+
+    page.keyboard.press("3")
+    assert row(page, "i-toast-drink").get_attribute("data-verdict") == "wrong_category"
+    assert page.is_visible("#vmk-fix")
+    page.click("h2")
+    page.keyboard.press("4")
+    assert row(page, "i-toast-drink").get_attribute("data-verdict") == "unsure"
+    assert page.is_checked("#vmk-escalate") and not page.is_visible("#vmk-fix")
+    page.keyboard.press("e")
+    assert not page.is_checked("#vmk-escalate")
+    page.keyboard.press("1")
+    pressed = page.locator("#vmk-cur-verdicts button[aria-pressed='true']")
+    assert pressed.get_attribute("data-verdict") == "violation"
+
+    page.fill("#vmk-note", "n1 typed, not shortcuts")  # typing in a field is just typing
+    assert page.text_content("#vmk-cur-id") == "i-toast-drink"
+    assert row(page, "i-toast-drink").get_attribute("data-verdict") == "violation"
+    hints = page.locator("#vmk-play kbd, #vmk-next kbd, #vmk-loop kbd, #vmk-cur-verdicts kbd")
+    assert hints.all_text_contents() == ["Space", "N", "R", "1", "2", "3", "4"]
+
+
+def test_submit_is_refused_until_every_item_has_a_verdict(page, preview_server):
+    server = preview_server(task_input())
+    open_page(page, server)
+    page.click("#vmk-submit")
+    status = page.text_content("#vmk-status")
+    assert "5 of the 5 items have no verdict" in status and "0:06.2 Drinking" in status
+    assert page.locator("#vmk-items tr.vmk-missing").count() == 5
+    assert server.answers == []
+
+    row(page, "i-toast-drink").locator("button[data-verdict='wrong_category']").click()
+    row(page, "i-soldier-gun").locator("button[data-verdict='not_violation']").click()
+    page.fill("#vmk-note", "a prop, not a real gun")
+    page.click("#vmk-submit")
+    status = page.text_content("#vmk-status")
+    assert "3 of the 5 items have no verdict" in status
+    assert "1 item is marked “wrong category” without the right label: 0:06.2 Drinking" in status
+    assert server.answers == []
+
+    row(page, "i-toast-drink").click()
+    page.select_option("#vmk-fix", "Alcoholic Beverages")
+    page.locator("#vmk-bulk button[data-category='Alcohol'][data-verdict='violation']").click()
+    row(page, "i-smoke").locator("button[data-verdict='unsure']").click()
+    page.click("#vmk-submit")
+    assert "1 of the 5 items has no verdict: 0:15.0 Bare Back" in page.text_content("#vmk-status")
+    page.locator("#vmk-bulk button[data-verdict='not_violation']").first.click()  # the rest
+    page.fill("#vmk-notes", "Scene 4 is staged.")
+    with page.expect_response("**/answers"):
+        page.click("#vmk-submit")
+    [content] = server.answers
+    assert list(content) == ["review"]
+    doc = answers.parse_answer_content(content, task_input()["items"])
+    jsonschema.validate(doc, answers.json_schema())
+    by_id = {item["id"]: item for item in doc["items"]}
+    assert [item["id"] for item in doc["items"]] == [i[0] for i in ITEMS]
+    assert by_id["i-toast-drink"] == answers.answer_item(
+        "i-toast-drink", "wrong_category", category="Alcoholic Beverages"
+    )
+    assert by_id["i-soldier-gun"]["note"] == "a prop, not a real gun"
+    assert by_id["i-poker-bottle"] == answers.answer_item("i-poker-bottle", "violation", bulk=True)
+    assert by_id["i-smoke"]["verdict"] == "unsure" and by_id["i-smoke"]["escalate"] is True
+    assert by_id["i-beach-back"]["verdict"] == "not_violation" and by_id["i-beach-back"]["bulk"]
+    assert doc["notes"] == "Scene 4 is staged."
+
+
+def test_two_thousand_items_stay_usable(page, preview_server):
+    categories = ["Alcohol", "Violence", "Drugs & Tobacco", "Gambling"]
+    items = [
+        (f"i-{n:05d}", f"L{n}", "P", categories[n % 4], 25 * n, 25 * n + n % 3 * 400, 80.0, 2)
+        for n in range(2000)
+    ]
+    server = preview_server(task_input(items))
+    open_page(page, server)
+    assert page.locator("#vmk-items tr").count() == 2000
+    assert page.locator(".vmk-mark").count() == 2000
+    row(page, "i-01500").locator(".vmk-time").click()
+    wait_time(page, 37.5)
+    page.click("h2")
+    page.keyboard.press("n")
+    assert page.text_content("#vmk-cur-id") == "i-01501"
+    page.keyboard.press("3")
+    page.select_option("#vmk-fix", "Smoking")
+    page.select_option("#vmk-filter", "open")
+    assert page.locator("#vmk-items tr:not([hidden])").count() == 1999
+    for button in page.locator("#vmk-bulk button[data-verdict='violation']").all():
+        button.click()
+    assert "2000 of 2000 items have a verdict" in page.text_content("#vmk-progress")
+    with page.expect_response("**/answers"):
+        page.click("#vmk-submit")
+    doc = answers.parse_answer_content(server.answers[0], task_input(items)["items"])
+    verdicts = [item["verdict"] for item in doc["items"]]
+    assert verdicts.count("violation") == 1999 and doc["items"][1501]["category"] == "Smoking"
+
+
+HOSTILE = (
+    "</script><script>alert('script')</script>"
+    "\"'><img src=x onerror=alert('img')><svg onload=alert('svg')>"
+    "{{ 7 | times: 6 }}{% raw %}\u2028javascript:alert('url')"
+)
+
+
+def hostile_input():
+    doc = task_input(ITEMS[:2])
+    doc["video"].update(title="T" + HOSTILE, s3_uri=f"s3://b/{HOSTILE}.mp4")
+    doc["rules"] = "R" + HOSTILE
+    doc["window"] = {"start_ms": HOSTILE, "end_ms": 1, "index": HOSTILE, "count": 2}
+    doc["extra"] = {"field": HOSTILE}
+    for n, item in enumerate(doc["items"]):
+        item.update(id=f"{n}{HOSTILE}", label=f"L{HOSTILE}", parent=f"P{HOSTILE}")
+        item.update(category=f"C{HOSTILE}", confidence=HOSTILE, detections=HOSTILE)
+    return doc
+
+
+INJECTED = """() => ({
+  handlers: document.querySelectorAll('[onerror],[onload],[onclick],[onmouseover]').length,
+  images: document.querySelectorAll('img, svg, iframe, object, embed').length,
+  scripts: Array.from(document.scripts).map((s) => s.getAttribute('src') || 'inline'),
+})"""
+
+
+def assert_inert(page, dialogs, scripts):
+    assert dialogs == []
+    assert page.evaluate(INJECTED) == {"handlers": 0, "images": 0, "scripts": scripts}
+
+
+def test_hostile_input_is_shown_as_text_and_never_runs(page, preview_server, dialogs):
+    doc = hostile_input()
+    server = preview_server(doc)
+    open_page_without_video = page.goto(server.url)
+    assert open_page_without_video.ok
+    page.wait_for_function("!!window.crowdStandIn")
+    assert_inert(page, dialogs, ["/crowd-html-elements.js", "inline"])
+    assert page.text_content("#vmk-title") == "T" + HOSTILE
+    assert ("R" + HOSTILE) in page.text_content("#vmk-summary")
+    first = page.locator("#vmk-items tr").first
+    assert f"L{HOSTILE}" in first.text_content() and f"P{HOSTILE}" in first.text_content()
+    assert page.locator(".vmk-lane-name").first.text_content() == f"C{HOSTILE}"
+    first.locator(".vmk-time").click()
+    assert page.text_content("#vmk-cur-id") == f"0{HOSTILE}"
+    assert page.text_content("#vmk-cur-category") == f"C{HOSTILE}"
+    page.click("#vmk-submit")
+    for button in page.locator("#vmk-bulk button[data-verdict='violation']").all():
+        button.click()
+    with page.expect_response("**/answers"):
+        page.click("#vmk-submit")
+    submitted = answers.parse_answer_content(server.answers[0], doc["items"])
+    assert [item["id"] for item in submitted["items"]] == [f"0{HOSTILE}", f"1{HOSTILE}"]
+    assert_inert(page, dialogs, ["/crowd-html-elements.js", "inline"])
+
+
+def test_hostile_uri_without_grant_stays_an_attribute(page, dialogs):
+    doc = hostile_input()
+    html = preview.render(doc)  # grant_read_access leaves the hostile URI as it is
+    page.set_content(html, wait_until="domcontentloaded")
+    source = page.get_attribute("#vmk-video source", "src")
+    assert source == doc["video"]["s3_uri"]
+    assert page.text_content("#vmk-title") == "T" + HOSTILE
+    assert_inert(page, dialogs, [preview.CROWD_SCRIPT_URL, "inline"])
+    assert json.loads(page.get_attribute("#vmk", "data-input")) == doc
