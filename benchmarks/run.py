@@ -371,11 +371,56 @@ def bench_scale(quick: bool) -> list[dict]:
     return out
 
 
+def bench_lab(quick: bool) -> list[dict]:
+    """The whole offline lab's wall time vs its floor: as many empty notebooks, same runner."""
+    import nbformat
+
+    from helpers import demo
+
+    fast = OfflineSettings(
+        job_seconds=0,
+        flow_definition_seconds=0,
+        flow_definition_delete_seconds=0,
+        loop_stop_seconds=0,
+        answer_after_describes=1,
+    )
+    notebooks = demo.notebook_paths()
+    empty_dir = RESULTS / "empty-notebooks"
+    empty_dir.mkdir(parents=True, exist_ok=True)
+    empties = []
+    for path in notebooks:
+        book = nbformat.v4.new_notebook()
+        book.metadata = {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        }
+        nbformat.write(book, empty_dir / path.name)
+        empties.append(empty_dir / path.name)
+    out = RESULTS / "executed"
+    floor, problems, _, _ = demo.execute(empties, out / "empty", fast, quiet=True)
+    assert not problems, problems
+    lab, problems, _, timings = demo.execute(notebooks, out / "lab", fast, quiet=True)
+    assert not problems, problems
+    slowest = max(timings, key=timings.get)
+    return [
+        row(
+            f"whole offline lab, {len(notebooks)} notebooks (s; baseline: empty notebooks)",
+            round(lab, 1),
+            round(floor, 1),
+            "s",
+            "≤ 2.5× the floor",
+            lab <= 2.5 * floor,
+        ),
+        row(f"  slowest notebook: {slowest}", round(timings[slowest], 1), None, "s", "—", None),
+    ]
+
+
 SECTIONS: dict[str, Callable[[bool], list[dict]]] = {
     "waiting": bench_waiting,
     "retrieval": bench_retrieval,
     "items": bench_items,
     "scale": bench_scale,
+    "lab": bench_lab,
 }
 
 

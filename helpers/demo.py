@@ -100,26 +100,35 @@ def point_at(env: dict[str, str]) -> None:
     os.environ.update(env)
 
 
-def run(out_dir: Path, job_seconds: float, auto_review: str) -> int:
-    """Execute every notebook against a fresh stand-in; return a process exit code."""
+def execute(
+    paths: list[Path], out_dir: Path, settings: Any, *, quiet: bool = False
+) -> tuple[float, list[str], dict[str, Any], dict[str, float]]:
+    """Run ``paths`` in order against a fresh stand-in with ``settings`` (an OfflineSettings).
+
+    Returns (seconds, problems, the run's state, seconds per notebook). Stops at the first
+    notebook that raises; error outputs and stderr text of the others count as problems too.
+    """
     import papermill as pm
 
     from helpers import offline
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    settings = offline.OfflineSettings(job_seconds=job_seconds, auto_review=auto_review)
     server = offline.start_server(settings, port=0)
     env = kernel_environment(server.env, Path(tempfile.mkdtemp(prefix="vmk-demo-")))
     state_file = Path(env["VMK_STATE_FILE"])
     saved = dict(os.environ)
     point_at(env)
-    print(f"Offline stand-in for AWS at {server.endpoint}")
+    if not quiet:
+        print(f"Offline stand-in for AWS at {server.endpoint}")
     problems: list[str] = []
+    timings: dict[str, float] = {}
     started = time.monotonic()
     try:
-        for path in notebook_paths():
-            print(f"  running {path.name} ...", flush=True)
+        for path in paths:
+            if not quiet:
+                print(f"  running {path.name} ...", flush=True)
             target = out_dir / path.name
+            began = time.monotonic()
             try:
                 pm.execute_notebook(
                     str(path),
@@ -133,12 +142,24 @@ def run(out_dir: Path, job_seconds: float, auto_review: str) -> int:
             except pm.PapermillExecutionError as err:
                 problems.append(f"{path.name}: {err.ename}: {err.evalue}")
                 break
+            finally:
+                timings[path.name] = time.monotonic() - began
             problems.extend(error_outputs(target))
     finally:
         os.environ.clear()
         os.environ.update(saved)
         server.stop()
     elapsed = time.monotonic() - started
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    return elapsed, problems, state, timings
+
+
+def run(out_dir: Path, job_seconds: float, auto_review: str) -> int:
+    """Execute every notebook against a fresh stand-in; return a process exit code."""
+    from helpers import offline
+
+    settings = offline.OfflineSettings(job_seconds=job_seconds, auto_review=auto_review)
+    elapsed, problems, state, _ = execute(notebook_paths(), out_dir, settings)
     print()
     if problems:
         print("The demo FAILED:")
@@ -146,7 +167,6 @@ def run(out_dir: Path, job_seconds: float, auto_review: str) -> int:
             print(f"  - {line}")
         print(f"Executed notebooks are in {out_dir}/ for a closer look.")
         return 1
-    state = json.loads(state_file.read_text()) if state_file.exists() else {}
     print(f"The whole lab ran offline in {elapsed:.0f} s. Executed notebooks: {out_dir}/")
     for line in summary(state):
         print(f"  {line}")
