@@ -101,12 +101,18 @@ def point_at(env: dict[str, str]) -> None:
 
 
 def execute(
-    paths: list[Path], out_dir: Path, settings: Any, *, quiet: bool = False
+    paths: list[Path],
+    out_dir: Path,
+    settings: Any,
+    *,
+    quiet: bool = False,
+    after_each: Any = None,
 ) -> tuple[float, list[str], dict[str, Any], dict[str, float]]:
     """Run ``paths`` in order against a fresh stand-in with ``settings`` (an OfflineSettings).
 
     Returns (seconds, problems, the run's state, seconds per notebook). Stops at the first
     notebook that raises; error outputs and stderr text of the others count as problems too.
+    ``after_each(path, server)`` is called after every notebook (tests inspect the stand-in).
     """
     import papermill as pm
 
@@ -145,6 +151,8 @@ def execute(
             finally:
                 timings[path.name] = time.monotonic() - began
             problems.extend(error_outputs(target))
+            if after_each is not None:
+                after_each(path, server)
     finally:
         os.environ.clear()
         os.environ.update(saved)
