@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers import batch, cleanup, cors, media, moderation, review, state, tuner
+from helpers import batch, cleanup, cors, media, moderation, preview, review, state, tuner
 from helpers.rules import RuleSet
 from helpers.session import KitSession, connect
 
@@ -142,6 +142,29 @@ def create_task_ui(session: KitSession) -> str:
     arn = review.ensure_task_ui(session.sagemaker, session.run_id, review.load_template())
     state.record("task_ui", {"arn": arn})
     return arn
+
+
+def check_task_ui(session: KitSession) -> dict[str, Any]:
+    """Render the run's human task UI with SageMaker RenderUiTemplate and a small sample task.
+
+    The sample task (three items) plays the run's video, so the role's read access is used as
+    A2I will use it. Returns ``{"RenderedContent": str, "Errors": [{"Code", "Message"}]}``: an
+    empty ``Errors`` list means A2I can render the page.
+    """
+    video = state.require("video")
+    task_input = preview.sample_input(
+        video["s3_uri"],
+        title=video.get("title") or "Sample",
+        duration_ms=int(video.get("duration_ms") or 60_000),
+    )
+    arn = state.require("task_ui")["arn"]
+    result = preview.render_on_aws(session.sagemaker, session.role_arn, task_input, task_ui_arn=arn)
+    log.info(
+        "RenderUiTemplate: %s characters, %d error(s)",
+        f"{len(result['RenderedContent']):,}",
+        len(result["Errors"]),
+    )
+    return result
 
 
 def allow_portal(session: KitSession, origins: list[str] | None = None) -> dict[str, Any]:
