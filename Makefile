@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format serve clean chromium venv bench
+.PHONY: demo test lint format serve lab clean chromium venv bench
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,23 @@ bench: $(STAMP) chromium
 # Start the offline stand-in in the foreground, for running the notebooks by hand in Jupyter.
 serve: $(STAMP)
 	$(PY) -m helpers.offline serve --port 4566
+
+# Run the lab by hand, offline: the stand-in with the auto reviewer off (you review in its worker
+# portal, the link notebook 04 prints) and JupyterLab with every kernel pointed at it. Ctrl-C
+# stops both. Offline runs keep their state in .kit/offline-run.json, apart from AWS runs; each
+# `make lab` starts a fresh stand-in, so run the notebooks from 01.
+lab: $(STAMP)
+	@mkdir -p .kit && rm -f .kit/offline.env .kit/offline-run.json
+	@touch .kit/aws-config .kit/aws-credentials
+	@$(PY) -m helpers.offline serve --port 4566 --auto-review off --env-file .kit/offline.env & \
+	server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 150); do [ -f .kit/offline.env ] && break; kill -0 $$server 2>/dev/null || break; sleep 0.2; done; \
+	if [ ! -f .kit/offline.env ]; then echo "The stand-in did not start: is port 4566 in use?"; exit 1; fi; \
+	. ./.kit/offline.env; \
+	export AWS_CONFIG_FILE="$(CURDIR)/.kit/aws-config" AWS_SHARED_CREDENTIALS_FILE="$(CURDIR)/.kit/aws-credentials"; \
+	export VMK_STATE_FILE="$(CURDIR)/.kit/offline-run.json"; \
+	root=$$([ "$$(id -u)" = 0 ] && echo --allow-root); \
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $$root $(JUPYTER_ARGS)
 
 clean:
 	rm -rf executed .kit .pytest_cache .ruff_cache
