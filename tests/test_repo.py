@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import hygiene
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -37,8 +39,7 @@ def test_notebook_is_clean_and_well_formed(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_has_no_offline_branch_and_no_account_data(path):
     text = path.read_text()
-    assert not re.search(r"\b\d{12}\b", text), f"{path.name} contains an account id"
-    assert "arn:aws" not in text, f"{path.name} contains an ARN"
+    assert hygiene.problems(path) == []
     for word in ("offline", "moto", "AWS_ENDPOINT_URL", "localhost", "127.0.0.1"):
         sources = "".join(
             "".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "code"
@@ -55,3 +56,27 @@ def test_readme_lists_every_notebook_and_both_commands():
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_hygiene_catches_outputs_and_secrets(tmp_path):
+    book = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "x",
+                "outputs": [{"text": "arn:aws:iam::123456789012:role/R ASIAABCDEFGHIJKLMNOP"}],
+                "execution_count": 1,
+            }
+        ]
+    }
+    path = tmp_path / "dirty.ipynb"
+    path.write_text(json.dumps(book))
+    found = "\n".join(hygiene.problems(path))
+    for what in ("outputs", "account id", "ARN", "access key id"):
+        assert what in found
+    assert hygiene.main([str(path)]) == 1
+
+
+def test_pre_commit_runs_the_hygiene_check():
+    config = (ROOT / ".pre-commit-config.yaml").read_text()
+    assert "helpers.hygiene" in config
