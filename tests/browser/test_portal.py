@@ -14,6 +14,7 @@ import urllib.request
 
 import boto3
 import pytest
+from moto.core.base_backend import BackendDict
 from test_reviewer_page import ITEMS, SAMPLE_URI, task_input
 
 from helpers import answers, preview, review
@@ -38,6 +39,7 @@ def stand_in(tmp_path, monkeypatch):
     try:
         yield server
     finally:
+        BackendDict.reset()  # leave nothing for later tests (moto's state is per process)
         server.stop()
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import boto3
 import pytest
+from moto.core.base_backend import BackendDict
 
 from conftest import BUCKET, KEY
 from helpers import answers, review
@@ -40,6 +41,7 @@ def server(offline_settings, tmp_path, monkeypatch):
     try:
         yield handle
     finally:
+        BackendDict.reset()  # leave nothing for later tests (moto's state is per process)
         handle.stop()
 
 
