@@ -1,9 +1,10 @@
 """A faithful local stand-in for the AWS services the kit uses, built on moto.
 
 It adds to moto what moto lacks — Rekognition video moderation replayed from recordings, the
-SageMaker A2I control plane (human task UIs, flow definitions, a private work team), the A2I
-runtime (human loops, answered by an offline auto reviewer that writes A2I's ``output.json``)
-and a SageMaker-Studio-like identity — with the service's own limits and error codes.
+SageMaker A2I control plane (human task UIs, flow definitions, a private work team,
+RenderUiTemplate), the A2I runtime (human loops, answered by people in an offline worker portal
+or by an auto reviewer, either way writing A2I's ``output.json``) and a SageMaker-Studio-like
+identity — with the service's own limits and error codes.
 
 Use it in-process::
 
