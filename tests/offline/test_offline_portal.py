@@ -6,6 +6,7 @@ import http.cookiejar
 import json
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime
 
@@ -73,7 +74,9 @@ class Browser:
         return status, json.loads(raw)
 
 
-def make_loop(fixture_video, input_content, *, task_count=1, time_limit=None, name="vmk-loop"):
+def make_loop(
+    fixture_video, input_content, *, task_count=1, time_limit=None, title="Review flagged moments"
+):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=KEY, Body=fixture_video, ContentType="video/mp4")
@@ -84,7 +87,7 @@ def make_loop(fixture_video, input_content, *, task_count=1, time_limit=None, na
     config = {
         "WorkteamArn": team,
         "HumanTaskUiArn": ui["HumanTaskUiArn"],
-        "TaskTitle": "Review flagged moments",
+        "TaskTitle": title,
         "TaskDescription": "Give a verdict on every item",
         "TaskCount": task_count,
     }
@@ -98,7 +101,7 @@ def make_loop(fixture_video, input_content, *, task_count=1, time_limit=None, na
     )["FlowDefinitionArn"]
     a2i = boto3.client("sagemaker-a2i-runtime")
     a2i.start_human_loop(
-        HumanLoopName=name,
+        HumanLoopName="vmk-loop",
         FlowDefinitionArn=flow,
         HumanLoopInput={"InputContent": input_content(3)},
     )
@@ -297,3 +300,14 @@ def test_portal_task_list_spans_flow_definitions(aws, make_flow, input_content):
     assert tasks[0]["items"] == 2 and tasks[0]["task_count"] == 1
     backend = a2i_runtime.a2i_runtime_backends[aws.account_id][aws.region]
     assert portal.find_loop(aws.account_id, aws.region, "loop-b")[1] is backend.loop("loop-b")
+
+
+def test_portal_pages_escape_what_they_show(server, fixture_video, input_content):
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    make_loop(fixture_video, input_content, title=hostile)
+    browser = Browser(server)
+    listing = browser.get("/_portal/?submitted=" + urllib.parse.quote(hostile))[2].decode()
+    task = browser.get(task_path())[2].decode()
+    for page in (listing, task):
+        assert hostile not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in page
