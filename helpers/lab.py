@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -168,8 +169,13 @@ def check_task_ui(session: KitSession) -> dict[str, Any]:
 
 
 def allow_portal(session: KitSession, origins: list[str] | None = None) -> dict[str, Any]:
-    """Add the bucket CORS rule that lets the worker portal read the video."""
-    portal = state.require("workteam")["portal_url"]
+    """Add the bucket CORS rule that lets the worker portal read the video.
+
+    The rule names the portal's origin (scheme, host and port: the offline portal's URL also
+    has a path, which an origin never carries).
+    """
+    parts = urlsplit(state.require("workteam")["portal_url"])
+    portal = f"{parts.scheme}://{parts.netloc}"
     return cors.apply_cors(session.s3, session.bucket, origins or [portal, cors.PREVIEW_ORIGIN])
 
 
