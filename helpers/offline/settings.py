@@ -63,7 +63,7 @@ def default_recordings_dir() -> Path:
 
 
 class AutoReviewPolicy(str, Enum):
-    """How the offline auto reviewer answers human loops (until a worker portal exists).
+    """How the offline auto reviewer answers human loops (people answer in the worker portal).
 
     * ``confirm`` — every item is a ``violation``;
     * ``reject`` — every item is ``not_violation``;
