@@ -9,7 +9,12 @@ environment would use the developer's real AWS credentials.
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from pathlib import Path
+
+import pytest
+
+_RELIABILITY = pytest.StashKey[Counter]()
 
 _server = None
 
@@ -30,6 +35,21 @@ def pytest_configure(config):
     settings = offline.OfflineSettings(job_seconds=1.0, auto_review="mixed")
     _server = offline.start_server(settings, port=0)
     point_at(kernel_environment(_server.env, Path(tempfile.mkdtemp(prefix="vmk-nbtest-"))))
+
+
+@pytest.fixture(scope="session")
+def reliability(pytestconfig) -> Counter:
+    """Counts for the run's reliability summary (printed at the end of the test run)."""
+    return pytestconfig.stash.setdefault(_RELIABILITY, Counter())
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    counts = config.stash.get(_RELIABILITY, None)
+    if not counts:
+        return
+    terminalreporter.section("reliability summary")
+    for key in ("faults injected", "errors surfaced", "resources left", "bad inputs rejected"):
+        terminalreporter.write_line(f"{key:>20}: {counts.get(key, 0)}")
 
 
 def pytest_unconfigure(config):

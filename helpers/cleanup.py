@@ -176,3 +176,56 @@ def _remove_objects(s3: Any, bucket: str, prefix: str, dry_run: bool) -> list[Ac
                 Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
             )
     return [Action("S3 object", f"s3://{bucket}/{k}", "delete", not dry_run) for k in keys]
+
+
+def inventory(
+    sagemaker: Any, a2i: Any, s3: Any, sns: Any = None, sqs: Any = None
+) -> dict[str, int]:
+    """How many resources of every kit run exist in the account and region, by kind.
+
+    Counts by the kit's name prefixes, in every bucket, so a test can check that teardown left
+    nothing behind whatever failed before it.
+    """
+    flows = [
+        f
+        for f in _paginate(sagemaker, "list_flow_definitions", "FlowDefinitionSummaries")
+        if f["FlowDefinitionName"].startswith(f"{NAME_PREFIX}-")
+    ]
+    loops = sum(
+        len(
+            _paginate(
+                a2i,
+                "list_human_loops",
+                "HumanLoopSummaries",
+                FlowDefinitionArn=f["FlowDefinitionArn"],
+            )
+        )
+        for f in flows
+    )
+    uis = [
+        u
+        for u in _paginate(sagemaker, "list_human_task_uis", "HumanTaskUiSummaries")
+        if u["HumanTaskUiName"].startswith(f"{NAME_PREFIX}-")
+    ]
+    objects = 0
+    for bucket in s3.list_buckets().get("Buckets", []):
+        objects += len(
+            _paginate(
+                s3,
+                "list_objects_v2",
+                "Contents",
+                Bucket=bucket["Name"],
+                Prefix="video-moderation-kit/",
+            )
+        )
+    counts = {
+        "human task UIs": len(uis),
+        "flow definitions": len(flows),
+        "human loops": loops,
+        "S3 objects": objects,
+    }
+    if sns is not None and sqs is not None:
+        counts["notice topics and queues"] = len(
+            notify.delete_notices(sns, sqs, None, dry_run=True)
+        )
+    return counts

@@ -107,12 +107,14 @@ def execute(
     *,
     quiet: bool = False,
     after_each: Any = None,
+    stop_on_error: bool = True,
 ) -> tuple[float, list[str], dict[str, Any], dict[str, float]]:
     """Run ``paths`` in order against a fresh stand-in with ``settings`` (an OfflineSettings).
 
     Returns (seconds, problems, the run's state, seconds per notebook). Stops at the first
     notebook that raises; error outputs and stderr text of the others count as problems too.
-    ``after_each(path, server)`` is called after every notebook (tests inspect the stand-in).
+    ``after_each(path, server)`` is called after every notebook (tests inspect the stand-in);
+    with ``stop_on_error=False`` the next notebooks still run after one raised (clean up).
     """
     import papermill as pm
 
@@ -146,11 +148,13 @@ def execute(
                     extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                 )
             except pm.PapermillExecutionError as err:
-                problems.append(f"{path.name}: {err.ename}: {err.evalue}")
-                break
-            finally:
                 timings[path.name] = time.monotonic() - began
-            problems.extend(error_outputs(target))
+                problems.append(f"{path.name}: {err.ename}: {err.evalue}")
+                if stop_on_error:
+                    break
+            else:
+                timings[path.name] = time.monotonic() - began
+                problems.extend(error_outputs(target))
             if after_each is not None:
                 after_each(path, server)
     finally:
@@ -192,3 +196,19 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def clients_for(server: Any) -> dict[str, Any]:
+    """boto3 clients for a running stand-in server, by short name (tests inspect it with them)."""
+    import boto3
+
+    kw = {
+        "endpoint_url": server.endpoint,
+        "region_name": server.env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "aws_access_key_id": server.env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": server.env["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": server.env["AWS_SESSION_TOKEN"],
+    }
+    names = {"sagemaker": "sagemaker", "a2i": "sagemaker-a2i-runtime", "s3": "s3", "sns": "sns"}
+    names["sqs"] = "sqs"
+    return {short: boto3.client(service, **kw) for short, service in names.items()}

@@ -6,6 +6,13 @@ written for a workshop attendee, not for a stack-trace reader.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 class KitError(Exception):
     """Base class of the kit's errors. ``str(err)`` is the whole advice."""
@@ -55,3 +62,96 @@ class OutputMissing(KitError):
 
 class StateMissing(KitError):
     """A notebook needs something an earlier notebook records, and it is not recorded."""
+
+
+# --- AWS errors, explained -----------------------------------------------------------------------
+
+THROTTLING = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "SlowDown",
+}
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"}
+
+
+def explain(error: Exception) -> KitError:
+    """A :class:`KitError` for a botocore ``ClientError``: what AWS refused, and what to do.
+
+    boto3's transfer manager wraps the ClientError of a failed upload in S3UploadFailedError;
+    the ClientError inside is explained.
+    """
+    inner = error.__cause__ or error.__context__
+    if not hasattr(error, "response") and inner is not None and hasattr(inner, "response"):
+        error = inner
+    response = getattr(error, "response", {}) or {}
+    code = response.get("Error", {}).get("Code", type(error).__name__)
+    message = response.get("Error", {}).get("Message", str(error))
+    operation = getattr(error, "operation_name", "the call")
+    if code in THROTTLING:
+        return KitError(
+            f"AWS is throttling {operation} ({code}), still after the kit's retries",
+            "wait a minute and run the cell again; nothing was lost. If it keeps happening, "
+            "ask for a higher quota in Service Quotas",
+        )
+    if code == "LimitExceededException":
+        return KitError(
+            f"{operation}: the account's quota is full ({message})",
+            "Rekognition runs about 20 video jobs at a time: wait for running jobs to finish, "
+            "or use notebook 06, which queues videos",
+        )
+    if code in DENIED:
+        return KitError(
+            f"Your role may not call {operation} ({code}: {message})",
+            "attach templates/iam/notebook-role-policy.json (filled for your account) to the "
+            "notebook's execution role, then run the cell again",
+        )
+    if code.startswith("ResourceNotFound") or code in ("NoSuchKey", "NoSuchBucket"):
+        return KitError(
+            f"{operation}: something the lab needs is gone ({code}: {message})",
+            "run the notebooks in order; after clean up, start again with 01_setup.ipynb",
+        )
+    return KitError(
+        f"AWS refused {operation}: {code}: {message}",
+        "read AWS's message above; the kit changed nothing else, so fix it and run the cell again",
+    )
+
+
+def kit_step(function: Callable[P, T]) -> Callable[P, T]:
+    """Decorate a notebook step: AWS's ClientErrors come out as explained :class:`KitError`."""
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import ClientError
+
+    @functools.wraps(function)
+    def step(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return function(*args, **kwargs)
+        except (ClientError, S3UploadFailedError) as error:
+            raise explain(error) from error
+
+    return step
+
+
+def show_readably() -> None:
+    """In a notebook, show a :class:`KitError` as its message and fix, without a traceback.
+
+    The cell still fails (Run All stops there; papermill and nbval see the error).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or getattr(shell, "_vmk_readable", False):
+        return
+
+    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
+        lines = [f"\x1b[1;31m{etype.__name__}: {getattr(value, 'what', value)}\x1b[0m"]
+        if getattr(value, "fix", None):
+            lines.append(f"\x1b[1mWhat to do:\x1b[0m {value.fix}")
+        shell._showtraceback(etype, value, lines)
+
+    shell.set_custom_exc((KitError,), handler)
+    shell._vmk_readable = True

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from helpers import batch, cleanup, cors, media, moderation, preview, review, state, tuner
+from helpers.errors import kit_step, show_readably
 from helpers.rules import RuleSet
 from helpers.session import KitSession, connect
 
@@ -26,10 +27,15 @@ LOOP_COLUMNS = ["HumanLoopName", "HumanLoopStatus", "items", "from_s", "to_s", "
 # --- 01 set up ---------------------------------------------------------------------------------
 
 
+@kit_step
 def start_run(
     region: str | None = None, bucket: str | None = None, role_arn: str | None = None
 ) -> KitSession:
-    """Connect to AWS and start a run, or continue the run recorded for these settings."""
+    """Connect to AWS and start a run, or continue the run recorded for these settings.
+
+    In a notebook, the kit's errors are shown from here on as what happened and what to do.
+    """
+    show_readably()
     recorded = state.load().get("session", {})
     same = (
         recorded
@@ -55,12 +61,14 @@ def start_run(
     return session
 
 
+@kit_step
 def resume(*, cleaning_up: bool = False) -> KitSession:
     """The session of the run that ``01_setup`` started (for the later notebooks).
 
     A run that was cleaned up cannot be resumed, except by the clean-up notebook itself
     (``cleaning_up=True``), so that running clean up twice is safe.
     """
+    show_readably()
     rec = state.require("session")
     if rec.get("cleaned_up") and not cleaning_up:
         raise state.StateMissing(
@@ -71,6 +79,7 @@ def resume(*, cleaning_up: bool = False) -> KitSession:
     )
 
 
+@kit_step
 def upload(session: KitSession, video_path: str | Path, title: str) -> dict[str, Any]:
     """Upload the video to the run's prefix; record where it is."""
     record = media.upload_video(session, video_path)
@@ -83,6 +92,7 @@ def upload(session: KitSession, video_path: str | Path, title: str) -> dict[str,
 # --- 02 moderate -------------------------------------------------------------------------------
 
 
+@kit_step
 def moderate(session: KitSession, min_confidence: float = 50.0) -> str:
     """Start (or find again) the moderation job for the run's video; return its JobId.
 
@@ -103,6 +113,7 @@ def moderate(session: KitSession, min_confidence: float = 50.0) -> str:
     return job_id
 
 
+@kit_step
 def wait_for_job(session: KitSession, timeout: float = 3600.0) -> dict[str, Any]:
     """Wait for the run's moderation job; return its status and video metadata."""
     job = state.require("moderation")
@@ -115,6 +126,7 @@ def wait_for_job(session: KitSession, timeout: float = 3600.0) -> dict[str, Any]
     }
 
 
+@kit_step
 def labels(session: KitSession) -> pd.DataFrame:
     """Every label of the run's finished moderation job (all pages)."""
     job = state.require("moderation")
@@ -129,6 +141,7 @@ def labels(session: KitSession) -> pd.DataFrame:
 # --- 03 set up human review --------------------------------------------------------------------
 
 
+@kit_step
 def choose_workteam(session: KitSession, workteam_name: str | None = None) -> dict[str, Any]:
     """Pick the private work team (by name, or the only one) and its worker portal URL."""
     team = review.find_workteam(session.sagemaker, workteam_name)
@@ -138,6 +151,7 @@ def choose_workteam(session: KitSession, workteam_name: str | None = None) -> di
     return chosen
 
 
+@kit_step
 def create_task_ui(session: KitSession) -> str:
     """Create the reviewer's page as a human task UI (or reuse the same one); return its ARN."""
     arn = review.ensure_task_ui(session.sagemaker, session.run_id, review.load_template())
@@ -145,6 +159,7 @@ def create_task_ui(session: KitSession) -> str:
     return arn
 
 
+@kit_step
 def check_task_ui(session: KitSession) -> dict[str, Any]:
     """Render the run's human task UI with SageMaker RenderUiTemplate and a small sample task.
 
@@ -168,6 +183,7 @@ def check_task_ui(session: KitSession) -> dict[str, Any]:
     return result
 
 
+@kit_step
 def allow_portal(session: KitSession, origins: list[str] | None = None) -> dict[str, Any]:
     """Add the bucket CORS rule that lets the worker portal read the video.
 
@@ -179,6 +195,7 @@ def allow_portal(session: KitSession, origins: list[str] | None = None) -> dict[
     return cors.apply_cors(session.s3, session.bucket, origins or [portal, cors.PREVIEW_ORIGIN])
 
 
+@kit_step
 def create_flow_definition(
     session: KitSession, task_count: int = 1, timeout: float = 600.0
 ) -> dict[str, Any]:
@@ -203,6 +220,7 @@ def create_flow_definition(
 # --- 04 review ---------------------------------------------------------------------------------
 
 
+@kit_step
 def tune_rules(
     session: KitSession, labels: pd.DataFrame, rules: RuleSet, gap_ms: int = 1500
 ) -> tuner.TuneResult:
@@ -228,6 +246,7 @@ def tune_rules(
     return result
 
 
+@kit_step
 def review_items(
     session: KitSession, rules: RuleSet, gap_ms: int = 1500
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -236,6 +255,7 @@ def review_items(
     return result.flagged, result.items
 
 
+@kit_step
 def start_review(session: KitSession, items: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     """Start the human loop(s) for the review items (once); return one row per loop.
 
@@ -309,6 +329,7 @@ def _start_loops(
 # --- 07 many videos ----------------------------------------------------------------------------
 
 
+@kit_step
 def moderate_folder(
     session: KitSession,
     folder: str | Path,
@@ -349,6 +370,7 @@ def moderate_folder(
     return result
 
 
+@kit_step
 def review_many(
     session: KitSession, labels_frame: pd.DataFrame, rules: RuleSet, gap_ms: int = 1500
 ) -> pd.DataFrame:
@@ -376,11 +398,13 @@ def review_many(
     return pd.DataFrame(rows, columns=["video", *LOOP_COLUMNS])
 
 
+@kit_step
 def portal_url() -> str:
     """The worker portal where reviewers sign in and find the task."""
     return state.require("workteam")["portal_url"]
 
 
+@kit_step
 def wait_for_review(session: KitSession, timeout: float = 3600.0) -> pd.DataFrame:
     """Wait until every human loop of the run is Completed; return their statuses."""
     rows = []
@@ -393,6 +417,7 @@ def wait_for_review(session: KitSession, timeout: float = 3600.0) -> pd.DataFram
 # --- 05 results --------------------------------------------------------------------------------
 
 
+@kit_step
 def read_outputs(session: KitSession) -> list[dict[str, Any]]:
     """A2I's output.json of every human loop of the run (each loop must be Completed)."""
     return [
@@ -401,6 +426,7 @@ def read_outputs(session: KitSession) -> list[dict[str, Any]]:
     ]
 
 
+@kit_step
 def verdicts(outputs: list[dict[str, Any]]) -> pd.DataFrame:
     """Every item of every loop with the reviewers' verdicts (one row per item and reviewer)."""
     frames = [
@@ -421,6 +447,7 @@ def verdicts(outputs: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+@kit_step
 def verdict_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """How many items got each verdict, per category."""
     if frame.empty:
@@ -433,6 +460,7 @@ def verdict_summary(frame: pd.DataFrame) -> pd.DataFrame:
 # --- 06 clean up -------------------------------------------------------------------------------
 
 
+@kit_step
 def clean_up(session: KitSession, dry_run: bool = False, all_runs: bool = False) -> pd.DataFrame:
     """Delete what the run (or every kit run, with ``all_runs``) created; ``dry_run`` lists it."""
     frame = cleanup.teardown(
@@ -452,6 +480,7 @@ def clean_up(session: KitSession, dry_run: bool = False, all_runs: bool = False)
     return frame
 
 
+@kit_step
 def leftovers(session: KitSession) -> pd.DataFrame:
     """What clean up would still delete for this run (empty when everything is gone)."""
     return cleanup.teardown(

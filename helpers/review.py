@@ -421,11 +421,18 @@ def wait_for_human_loop(
     def done(desc: dict[str, Any]) -> bool:
         status = desc["HumanLoopStatus"]
         if status in ("Failed", "Stopped"):
-            reason = desc.get("FailureReason") or desc.get("FailureCode") or status
+            code = desc.get("FailureCode")
+            reason = desc.get("FailureReason") or "stopped before a reviewer submitted it"
+            fix = (
+                "nobody submitted the task in time: start a new loop and review it sooner, or "
+                "raise TaskAvailabilityLifetimeInSeconds"
+                if code == "Expired"
+                else "start a new loop (re-run the start cell after clean up), and check the "
+                "work team has members and the task's time limits"
+            )
             raise ResourceFailed(
-                f"Human loop `{name}` ended {status}: {reason}",
-                "start a new loop (re-run the start cell after clean up), and check the work "
-                "team has members and the task's time limits",
+                f"Human loop `{name}` ended {status}{f' ({code})' if code else ''}: {reason}",
+                fix,
             )
         return status == "Completed"
 

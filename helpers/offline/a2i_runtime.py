@@ -33,7 +33,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 
 from helpers.offline import exceptions as err
-from helpers.offline import reviewer, settings
+from helpers.offline import faults, reviewer, settings
 from helpers.offline import sagemaker as sm
 from helpers.offline.exceptions import service_error
 from helpers.offline.locks import STATE_LOCK
@@ -102,10 +102,25 @@ class HumanLoop:
     answers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     #: When each worker (by id) opened the task in the worker portal.
     accepted: dict[str, datetime] = dataclasses.field(default_factory=dict)
+    #: Set by an injected fault: the loop ends this way (Failed, Expired or Stopped).
+    forced_outcome: str | None = None
 
     def refresh(self) -> None:
         """Apply the timed transitions due at the stand-in's current time."""
         current = settings.now()
+        if self.forced_outcome and self.status == "InProgress":
+            outcome, self.forced_outcome = self.forced_outcome, None
+            if outcome == "Stopped":
+                self.status = "Stopped"
+            else:
+                self.status = "Failed"
+                self.failure_code = "Expired" if outcome == "Expired" else "InternalError"
+                self.failure_reason = (
+                    "The human loop expired before workers completed its tasks."
+                    if outcome == "Expired"
+                    else "An internal error occurred while processing the human loop."
+                )
+            return
         if self.status == "Stopping" and self.stop_at is not None and current >= self.stop_at:
             self.status = "Stopped"
         elif self.status == "InProgress" and current >= self.expires_at:
@@ -212,6 +227,7 @@ class A2IRuntimeBackend(BaseBackend):
                 task_count=flow.task_count,
                 output_path=flow.output_path,
                 expires_at=created + timedelta(seconds=lifetime or DEFAULT_AVAILABILITY_SECONDS),
+                forced_outcome=faults.take("loops"),
             )
             self.human_loops[name] = loop
         LOG.info("human loop %s started (flow definition %s)", name, flow.name)
@@ -395,6 +411,11 @@ def _write_output(backend: A2IRuntimeBackend, loop: HumanLoop) -> None:
     from moto.s3.models import s3_backends
 
     bucket, key = output_location(loop)
+    if faults.take("drop_outputs"):
+        loop.output_s3_uri = f"s3://{bucket}/{key}"
+        loop.status = "Completed"
+        LOG.warning("human loop %s completed WITHOUT output (injected fault)", loop.name)
+        return
     s3 = s3_backends[backend.account_id][backend.partition]
     if bucket not in s3.buckets:
         loop.status = "Failed"

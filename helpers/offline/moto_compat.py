@@ -109,7 +109,8 @@ def check_action_resolution() -> str | None:
 
     if not hasattr(utils, "method_names_from_class"):
         return "moto.core.utils.method_names_from_class is gone"
-    source = inspect.getsource(responses.BaseResponse.call_action)
+    # unwrap: helpers.offline.faults wraps call_action (functools.wraps keeps the original)
+    source = inspect.getsource(inspect.unwrap(responses.BaseResponse.call_action))
     if "method_names_from_class(self.__class__)" not in source:
         return "BaseResponse.call_action no longer resolves actions from the class at call time"
 

@@ -30,8 +30,9 @@ def install() -> None:
         from helpers.offline import moto_compat
 
         moto_compat.require_supported_moto()
-        from helpers.offline import a2i_runtime, identity, rekognition, sagemaker
+        from helpers.offline import a2i_runtime, faults, identity, rekognition, sagemaker
 
+        faults.register()
         a2i_runtime.register()
         rekognition.register()
         sagemaker.register()

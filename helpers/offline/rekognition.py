@@ -28,7 +28,7 @@ from moto.rekognition.models import RekognitionBackend, rekognition_backends
 from moto.rekognition.responses import RekognitionResponse
 
 from helpers.offline import exceptions as err
-from helpers.offline import recordings, settings
+from helpers.offline import faults, recordings, settings
 from helpers.offline.exceptions import service_error
 from helpers.offline.locks import STATE_LOCK
 from helpers.offline.validation import validate
@@ -241,6 +241,9 @@ def _new_job(
                 "moderation job succeeds with no labels: %s. Add a recording to replay results.",
                 why,
             )
+    forced = faults.take("fail_jobs")
+    if forced:
+        failure = str(forced)
     created = settings.now()
     return ModerationJob(
         job_id=secrets.token_hex(32),

@@ -27,7 +27,7 @@ from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
 from helpers.offline import exceptions as err
-from helpers.offline import identity, settings
+from helpers.offline import faults, identity, settings
 from helpers.offline.exceptions import service_error
 from helpers.offline.locks import STATE_LOCK
 from helpers.offline.paging import page
@@ -84,12 +84,16 @@ class FlowDefinition:
     request: dict[str, Any]
     tags: list[dict[str, str]]
     gone_at: datetime | None = None
+    #: Set by an injected fault: the flow definition ends Failed with this reason.
+    failure_reason: str | None = None
 
     def status(self, at: datetime | None = None) -> str:
-        """Initializing, Active or Deleting at the stand-in's current time."""
+        """Initializing, Active (or Failed) or Deleting at the stand-in's current time."""
         if self.gone_at is not None:
             return "Deleting"
-        return "Active" if (at or settings.now()) >= self.active_at else "Initializing"
+        if (at or settings.now()) < self.active_at:
+            return "Initializing"
+        return "Failed" if self.failure_reason else "Active"
 
     @property
     def task_count(self) -> int:
@@ -107,6 +111,8 @@ class FlowDefinition:
             "FlowDefinitionStatus": self.status(),
             "CreationTime": self.created_at,
         }
+        if out["FlowDefinitionStatus"] == "Failed":
+            out["FailureReason"] = self.failure_reason
         for key in (
             "HumanLoopRequestSource",
             "HumanLoopActivationConfig",
@@ -388,6 +394,7 @@ def create_flow_definition(
             active_at=settings.after(settings.current_settings().flow_definition_seconds),
             request=request,
             tags=list(params.get("Tags") or []),
+            failure_reason=faults.take("fail_flows") or None,
         )
         state.flow_definitions[name] = flow
     LOG.info("flow definition %s created (Initializing until %s)", name, flow.active_at)

@@ -10,6 +10,8 @@ Control endpoints (JSON) besides moto's own ``/moto-api/``:
 * ``GET /_kit/health`` → ``{"ok": true, "moto": "<version>"}``
 * ``GET /_kit/settings`` → the active settings; ``POST /_kit/settings`` with a JSON object of
   fields to change (unknown fields or bad values → 400)
+* ``GET /_kit/faults``, ``POST /_kit/faults`` (JSON, see :mod:`helpers.offline.faults`),
+  ``DELETE /_kit/faults`` → inject or clear faults at runtime
 * ``POST /_kit/advance`` with ``{"seconds": N}`` → moves the stand-in's clock forward
 
 The offline worker portal (:mod:`helpers.offline.portal`) answers under ``/_portal/`` on the same
@@ -89,7 +91,7 @@ def _json(payload: Any, status: int = 200) -> Response:
 
 
 def _control(request: Request) -> Response:
-    from helpers.offline import moto_compat, rekognition
+    from helpers.offline import faults, moto_compat, rekognition
 
     route = request.path[len(CONTROL_PREFIX) :].strip("/")
     cfg = _settings.current_settings()
@@ -105,6 +107,16 @@ def _control(request: Request) -> Response:
             cfg.update(changes)
             LOG.info("settings changed over HTTP: %s", sorted(changes))
             return _json(cfg.to_dict())
+        if route == "faults" and request.method == "GET":
+            return _json({"active": faults.active(), "fired": faults.fired()})
+        if route == "faults" and request.method == "POST":
+            body = request.get_json(force=True, silent=True)
+            if not isinstance(body, dict):
+                return _json({"error": "send a JSON object of faults to inject"}, 400)
+            return _json({"active": faults.inject(**body), "fired": faults.fired()})
+        if route == "faults" and request.method == "DELETE":
+            faults.clear()
+            return _json({"active": faults.active(), "fired": {}})
         if route == "advance" and request.method == "POST":
             body = request.get_json(force=True, silent=True) or {}
             seconds = float(body.get("seconds", 0))
@@ -210,9 +222,13 @@ def start_server(
     """Start the stand-in on ``host:port`` in a background thread (``port=0``: a free port).
 
     Makes ``settings`` active for the process until :meth:`OfflineServer.stop`. With
-    ``env_file``, writes the environment there once the server listens.
+    ``env_file``, writes the environment there once the server listens. The stand-in starts
+    empty: moto's state from anything earlier in this process is wiped.
     """
+    from moto.core.base_backend import BackendDict
+
     install()
+    BackendDict.reset()
     cfg = settings if settings is not None else _settings.OfflineSettings()
     app = KitDispatcher(create_backend_app)
     server = make_server(host, port, app, threaded=True, request_handler=_RequestHandler)

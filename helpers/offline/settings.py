@@ -210,7 +210,11 @@ def current_settings() -> OfflineSettings:
 
 
 def activate(settings: OfflineSettings) -> tuple[OfflineSettings, float]:
-    """Make ``settings`` active with the clock offset reset; return what was active before."""
+    """Make ``settings`` active with the clock offset reset and no faults armed; return what
+    was active before."""
+    from helpers.offline import faults
+
+    faults.clear()
     with _RUNTIME.lock:
         previous = (_RUNTIME.settings, _RUNTIME.offset_seconds)
         _RUNTIME.settings = settings
@@ -219,7 +223,10 @@ def activate(settings: OfflineSettings) -> tuple[OfflineSettings, float]:
 
 
 def restore(previous: tuple[OfflineSettings, float]) -> None:
-    """Undo :func:`activate` with the value it returned."""
+    """Undo :func:`activate` with the value it returned (and disarm any fault)."""
+    from helpers.offline import faults
+
+    faults.clear()
     with _RUNTIME.lock:
         _RUNTIME.settings, _RUNTIME.offset_seconds = previous
 

@@ -70,16 +70,17 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_refused_with_a_fix_and_no_costly_call(kit, case):
+def test_refused_with_a_fix_and_no_costly_call(kit, case, reliability):
     s, calls, tmp_path = kit
     calls.clear()
     with pytest.raises(InputError) as err:
         CASES[case](s, tmp_path)
     assert err.value.fix, "the error must say what to do next"
     assert not COSTLY & set(calls), f"{case} made {COSTLY & set(calls)}"
+    reliability["bad inputs rejected"] += 1
 
 
-def test_bucket_in_another_region(kit):
+def test_bucket_in_another_region(kit, reliability):
     _, calls, _ = kit
     boto3.client("s3", region_name="eu-west-1").create_bucket(
         Bucket="far-away", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
@@ -89,6 +90,7 @@ def test_bucket_in_another_region(kit):
         session.connect(region="us-east-1", bucket="far-away")
     assert "use a bucket in us-east-1" in err.value.fix
     assert not COSTLY & set(calls)
+    reliability["bad inputs rejected"] += 1
 
 
 def test_readme_lists_every_case():

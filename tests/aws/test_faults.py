@@ -1,0 +1,134 @@
+"""Faults injected into the stand-in: the kit retries what is retryable, names the rest, and
+clean up still removes everything."""
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from helpers import lab, state
+from helpers.errors import KitError, ModerationJobFailed, OutputMissing, ResourceFailed
+from helpers.offline import OfflineSettings, faults, mocked, start_server
+from helpers.rules import RuleSet
+
+SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "media" / "moderation-sample.mp4"
+FAST = dict(
+    job_seconds=0,
+    flow_definition_seconds=0,
+    flow_definition_delete_seconds=0,
+    loop_stop_seconds=0,
+    answer_after_describes=1,
+)
+
+
+@pytest.fixture
+def session(tmp_path, monkeypatch):
+    monkeypatch.setenv("VMK_STATE_FILE", str(tmp_path / "run.json"))
+    monkeypatch.setattr("helpers.waiting.time.sleep", lambda s: None)
+    with mocked(OfflineSettings(**FAST)):
+        s = lab.start_run()
+        yield s
+
+
+def _until_review(session):
+    lab.upload(session, SAMPLE, "sample")
+    lab.moderate(session)
+    lab.wait_for_job(session)
+    lab.choose_workteam(session)
+    lab.create_task_ui(session)
+    lab.allow_portal(session)
+    lab.create_flow_definition(session)
+    rules = RuleSet.load("lab-v7")
+    _, items = lab.review_items(session, rules)
+    lab.start_review(session, items, rules)
+
+
+def _left(session) -> int:
+    """Resources the run left: everything clean up would still delete, plus any loop."""
+    return len(lab.leftovers(session))
+
+
+SCENARIOS = {
+    "job-failed": (
+        {"fail_jobs": 1, "job_message": "Unsupported codec/format."},
+        ModerationJobFailed,
+        "Unsupported codec/format.",
+    ),
+    "flow-failed": (
+        {"fail_flows": 1, "flow_reason": "Could not assume the role"},
+        ResourceFailed,
+        "Could not assume the role",
+    ),
+    "loop-failed": ({"loops": {"outcome": "Failed"}}, ResourceFailed, "ended Failed"),
+    "loop-expired": ({"loops": {"outcome": "Expired"}}, ResourceFailed, "Expired"),
+    "loop-stopped": ({"loops": {"outcome": "Stopped"}}, ResourceFailed, "ended Stopped"),
+    "output-missing": ({"drop_outputs": 1}, OutputMissing, "cannot be read"),
+    "upload-denied": ({"deny_uploads": 1}, KitError, "may not call PutObject"),
+    "throttled-beyond-retries": (
+        {"throttle": {"GetContentModeration": 50}},
+        KitError,
+        "throttling GetContentModeration",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_fault_is_named_and_clean_up_leaves_nothing(session, reliability, name, monkeypatch):
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda *a: 0)
+    inject, error, words = SCENARIOS[name]
+    faults.inject(**inject)
+    with pytest.raises(error, match=words) as caught:
+        _until_review(session)
+        lab.wait_for_review(session)
+        lab.verdicts(lab.read_outputs(session))
+    assert caught.value.fix, "every fault's error says what to do next"
+    reliability["faults injected"] += sum(faults.fired().values())
+    reliability["errors surfaced"] += 1
+    lab.clean_up(session)
+    left = _left(session)
+    reliability["resources left"] += left
+    assert left == 0
+
+
+def test_throttling_bursts_are_absorbed_by_retries(session, reliability, monkeypatch):
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda *a: 0)
+    faults.inject(
+        throttle={
+            "StartContentModeration": 2,
+            "GetContentModeration": 3,
+            "CreateFlowDefinition": 2,
+            "StartHumanLoop": 2,
+            "DescribeHumanLoop": 2,
+        }
+    )
+    _until_review(session)
+    lab.wait_for_review(session)
+    assert lab.verdicts(lab.read_outputs(session))["verdict"].notna().all()
+    assert faults.fired()["throttle"] == 11
+    reliability["faults injected"] += 11
+    lab.clean_up(session)
+    assert _left(session) == 0
+
+
+def test_faults_over_http_reach_other_processes(tmp_path):
+    with start_server(OfflineSettings(**FAST)) as server:
+        url = f"{server.endpoint}/_kit/faults"
+        body = json.dumps({"fail_jobs": 2, "throttle": {"*": 1}}).encode()
+        request = urllib.request.Request(url, data=body, method="POST")
+        answer = json.loads(urllib.request.urlopen(request).read())
+        assert answer["active"]["fail_jobs"] == 2
+        assert answer["active"]["throttle"] == {"*": 1}
+        urllib.request.urlopen(urllib.request.Request(url, method="DELETE")).read()
+        assert json.loads(urllib.request.urlopen(url).read())["active"]["fail_jobs"] == 0
+    with pytest.raises(ValueError, match="unknown fault"):
+        faults.inject(fail_everything=1)
+
+
+def test_state_is_readable_after_a_fault(session):
+    faults.inject(fail_jobs=1)
+    lab.upload(session, SAMPLE, "sample")
+    lab.moderate(session)
+    with pytest.raises(ModerationJobFailed):
+        lab.wait_for_job(session)
+    assert state.require("moderation")["job_id"]
