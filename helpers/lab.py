@@ -80,9 +80,11 @@ def resume(*, cleaning_up: bool = False) -> KitSession:
 
 
 @kit_step
-def upload(session: KitSession, video_path: str | Path, title: str) -> dict[str, Any]:
-    """Upload the video to the run's prefix; record where it is."""
-    record = media.upload_video(session, video_path)
+def upload(
+    session: KitSession, video_path: str | Path, title: str, kms_key_id: str | None = None
+) -> dict[str, Any]:
+    """Upload the video (encrypted: SSE-S3, or SSE-KMS with ``kms_key_id``); record where."""
+    record = media.upload_video(session, video_path, kms_key_id=kms_key_id)
     record["title"] = title
     record["duration_ms"] = media.mp4_duration_ms(video_path)
     state.record("video", record)
@@ -184,12 +186,18 @@ def check_task_ui(session: KitSession) -> dict[str, Any]:
 
 
 @kit_step
-def allow_portal(session: KitSession, origins: list[str] | None = None) -> dict[str, Any]:
+def allow_portal(
+    session: KitSession, origins: list[str] | None = None, *, allow_any_origin: bool = False
+) -> dict[str, Any]:
     """Add the bucket CORS rule that lets the worker portal read the video.
 
-    The rule names the portal's origin (scheme, host and port: the offline portal's URL also
-    has a path, which an origin never carries).
+    The rule is the narrowest that works: GET and HEAD, from the portal's origin (scheme, host
+    and port: the offline portal's URL also has a path, which an origin never carries) and
+    A2I's template preview origin. ``allow_any_origin=True`` uses the lab's ``*`` instead —
+    only when asked for, e.g. when a corporate proxy rewrites the portal's origin.
     """
+    if allow_any_origin:
+        return cors.apply_cors(session.s3, session.bucket, ["*"])
     parts = urlsplit(state.require("workteam")["portal_url"])
     portal = f"{parts.scheme}://{parts.netloc}"
     return cors.apply_cors(session.s3, session.bucket, origins or [portal, cors.PREVIEW_ORIGIN])

@@ -72,11 +72,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def upload_video(session: KitSession, path: str | Path, key: str | None = None) -> dict[str, Any]:
+def upload_video(
+    session: KitSession,
+    path: str | Path,
+    key: str | None = None,
+    *,
+    kms_key_id: str | None = None,
+) -> dict[str, Any]:
     """Upload a checked video to the run's prefix and return where it went.
 
     Re-running uploads nothing when the object is already there with the same content. The
-    bucket's region is checked against the session's first.
+    bucket's region is checked against the session's first. The object is encrypted at rest:
+    SSE-S3, or SSE-KMS with ``kms_key_id`` (the flow definition's role then needs
+    ``kms:Decrypt`` on that key). Nothing is made public: reviewers reach the video through
+    A2I's ``grant_read_access`` (a presigned URL).
     """
     p = check_video_file(path)
     ensure_bucket(session.s3, session.bucket, session.region, create=False)
@@ -90,14 +99,17 @@ def upload_video(session: KitSession, path: str | Path, key: str | None = None) 
     except session.s3.exceptions.ClientError as err:
         if err.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
             raise
+    encryption: dict[str, str] = {"ServerSideEncryption": "AES256"}
+    if kms_key_id:
+        encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
     session.s3.upload_file(
         str(p),
         session.bucket,
         key,
         ExtraArgs={
             "ContentType": "video/mp4" if p.suffix.lower() != ".mov" else "video/quicktime",
-            "ServerSideEncryption": "AES256",
             "Metadata": {"sha256": digest},
+            **encryption,
         },
     )
     return _video_record(session, key, p, digest)
