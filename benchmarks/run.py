@@ -415,12 +415,79 @@ def bench_lab(quick: bool) -> list[dict]:
     ]
 
 
+def bench_page(quick: bool) -> list[dict]:
+    """The reviewer page's time to ready with 2,000 items, in headless Chromium.
+
+    Ready: every item's row and timeline marker is in the page (from navigation start, by the
+    page's own clock). The baseline is the same page with 10 items.
+    """
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from helpers import answers, preview
+
+    def task(count: int) -> dict[str, Any]:
+        categories = ["Alcohol", "Violence", "Drugs & Tobacco", "Gambling"]
+        items = [
+            {
+                "id": f"i-{n:05d}",
+                "label": f"Label {n}",
+                "parent": "Parent",
+                "category": categories[n % 4],
+                "start_ms": 25 * n,
+                "end_ms": 25 * n + (n % 3) * 400,
+                "confidence": 80.0 + n % 20,
+                "detections": 2,
+            }
+            for n in range(count)
+        ]
+        return {
+            "schema": answers.INPUT_SCHEMA,
+            "video": {"title": "bench", "s3_uri": "s3://bench/sample.mp4", "duration_ms": 54_000},
+            "items": items,
+            "rules": "lab-v7",
+        }
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+    ready = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=args)
+        for count in (10, 2000):
+            times = []
+            with preview.serve(task(count), {"s3://bench/sample.mp4": SAMPLE}) as server:
+                for _ in range(2 if quick else 5):
+                    page = browser.new_page()
+                    page.goto(server.url)
+                    page.wait_for_function(
+                        f"document.querySelectorAll('#vmk-items tr').length === {count} && "
+                        f"document.querySelectorAll('.vmk-mark').length === {count}",
+                        polling=5,
+                    )
+                    times.append(page.evaluate("performance.now()") / 1000)
+                    page.close()
+            ready[count] = sorted(times)[len(times) // 2]
+        browser.close()
+    return [
+        row(
+            "reviewer page ready with 2,000 items (s, median; baseline: 10 items)",
+            round(ready[2000], 3),
+            round(ready[10], 3),
+            "s",
+            "< 1 s",
+            ready[2000] < 1.0,
+        )
+    ]
+
+
 SECTIONS: dict[str, Callable[[bool], list[dict]]] = {
     "waiting": bench_waiting,
     "retrieval": bench_retrieval,
     "items": bench_items,
     "scale": bench_scale,
     "lab": bench_lab,
+    "page": bench_page,
 }
 
 
