@@ -377,13 +377,7 @@ def bench_lab(quick: bool) -> list[dict]:
 
     from helpers import demo
 
-    fast = OfflineSettings(
-        job_seconds=0,
-        flow_definition_seconds=0,
-        flow_definition_delete_seconds=0,
-        loop_stop_seconds=0,
-        answer_after_describes=1,
-    )
+    fast = OfflineSettings.instant()
     notebooks = demo.notebook_paths()
     empty_dir = RESULTS / "empty-notebooks"
     empty_dir.mkdir(parents=True, exist_ok=True)

@@ -120,6 +120,19 @@ class OfflineSettings:
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, _coerce(name, value))
 
+    @classmethod
+    def instant(cls, **overrides: Any) -> OfflineSettings:
+        """Settings where nothing takes time: jobs, flow definitions, deletions and stops are
+        immediate, and the auto reviewer answers at the first status check (tests, benchmarks)."""
+        values: dict[str, Any] = {
+            "job_seconds": 0,
+            "flow_definition_seconds": 0,
+            "flow_definition_delete_seconds": 0,
+            "loop_stop_seconds": 0,
+            "answer_after_describes": 1,
+        }
+        return cls(**{**values, **overrides})
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view (paths and enums as strings)."""
         out: dict[str, Any] = {}

@@ -13,20 +13,13 @@ from helpers.offline import OfflineSettings, faults, mocked, start_server
 from helpers.rules import RuleSet
 
 SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "media" / "moderation-sample.mp4"
-FAST = dict(
-    job_seconds=0,
-    flow_definition_seconds=0,
-    flow_definition_delete_seconds=0,
-    loop_stop_seconds=0,
-    answer_after_describes=1,
-)
 
 
 @pytest.fixture
 def session(tmp_path, monkeypatch):
     monkeypatch.setenv("VMK_STATE_FILE", str(tmp_path / "run.json"))
     monkeypatch.setattr("helpers.waiting.time.sleep", lambda s: None)
-    with mocked(OfflineSettings(**FAST)):
+    with mocked(OfflineSettings.instant()):
         s = lab.start_run()
         yield s
 
@@ -112,7 +105,7 @@ def test_throttling_bursts_are_absorbed_by_retries(session, reliability, monkeyp
 
 
 def test_faults_over_http_reach_other_processes(tmp_path):
-    with start_server(OfflineSettings(**FAST)) as server:
+    with start_server(OfflineSettings.instant()) as server:
         url = f"{server.endpoint}/_kit/faults"
         body = json.dumps({"fail_jobs": 2, "throttle": {"*": 1}}).encode()
         request = urllib.request.Request(url, data=body, method="POST")

@@ -21,13 +21,7 @@ def test_every_notebook_twice_in_a_row(tmp_path):
         seen[path.name] = _count(server)
 
     paths = [p for p in demo.notebook_paths() for _ in range(2)]
-    settings = OfflineSettings(
-        job_seconds=0,
-        flow_definition_seconds=0,
-        flow_definition_delete_seconds=0,
-        loop_stop_seconds=0,
-        answer_after_describes=1,
-    )
+    settings = OfflineSettings.instant()
     _, problems, state, _ = demo.execute(paths, tmp_path, settings, quiet=True, after_each=inspect)
     assert problems == []
     # after the review set-up and the reviews, each ran twice: one of each, not two
