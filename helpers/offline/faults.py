@@ -26,6 +26,7 @@ import copy
 import functools
 import logging
 import threading
+import warnings
 from typing import Any
 
 LOG = logging.getLogger("helpers.offline")
@@ -137,7 +138,10 @@ def register() -> None:
             from helpers.offline.exceptions import service_error
 
             error = service_error("ThrottlingException", "Rate exceeded")
-            status, headers, body = self.serialized(ActionResult(error))
+            with warnings.catch_warnings():
+                # some models (SageMaker's) list no ThrottlingException shape; AWS sends it anyway
+                warnings.simplefilter("ignore", UserWarning)
+                status, headers, body = self.serialized(ActionResult(error))
             return status, headers, body
         return call_action(self)
 
