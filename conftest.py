@@ -37,6 +37,25 @@ def pytest_configure(config):
     point_at(kernel_environment(_server.env, Path(tempfile.mkdtemp(prefix="vmk-nbtest-"))))
 
 
+@pytest.fixture
+def use_stand_in(monkeypatch, tmp_path):
+    """Point this process's boto3 at a running stand-in server, for one test.
+
+    The same environment the notebook kernels get (``helpers.demo.kernel_environment``): the
+    offline identity and endpoint, empty AWS config files, no profile; undone after the test.
+    """
+    from helpers.demo import kernel_environment
+
+    def use(server):
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in kernel_environment(server.env, tmp_path / "aws-env").items():
+            monkeypatch.setenv(name, value)
+        return server
+
+    return use
+
+
 @pytest.fixture(scope="session")
 def reliability(pytestconfig) -> Counter:
     """Counts for the run's reliability summary (printed at the end of the test run)."""

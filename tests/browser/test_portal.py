@@ -10,7 +10,6 @@ task in the portal is kept in ``test-artifacts/portal-task.png``.
 from __future__ import annotations
 
 import json
-import urllib.request
 
 import boto3
 import pytest
@@ -24,18 +23,10 @@ BUCKET, KEY = SAMPLE_URI[len("s3://") :].split("/", 1)
 
 
 @pytest.fixture
-def stand_in(tmp_path, monkeypatch):
+def stand_in(tmp_path, monkeypatch, use_stand_in):
     settings = OfflineSettings(auto_review="off", job_seconds=0, flow_definition_seconds=0)
     server = start_server(settings, port=0)
-    reset = urllib.request.Request(server.endpoint + "/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=10).close()  # moto's state is per process
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in server.env.items():
-        monkeypatch.setenv(name, value)
-    (tmp_path / "empty").touch()
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "empty"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "empty"))
+    use_stand_in(server)
     try:
         yield server
     finally:

@@ -28,18 +28,10 @@ UI = (
 
 
 @pytest.fixture
-def server(offline_settings, tmp_path, monkeypatch):
+def server(offline_settings, tmp_path, monkeypatch, use_stand_in):
     offline_settings.auto_review = "off"
     handle = start_server(offline_settings, port=0)
-    reset = urllib.request.Request(handle.endpoint + "/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=10).close()  # moto's state is per process
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in handle.env.items():
-        monkeypatch.setenv(name, value)
-    (tmp_path / "empty").touch()
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "empty"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "empty"))
+    use_stand_in(handle)
     try:
         yield handle
     finally:

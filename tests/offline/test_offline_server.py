@@ -20,16 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def server(offline_settings, tmp_path, monkeypatch):
+def server(offline_settings, tmp_path, monkeypatch, use_stand_in):
     offline_settings.answer_after_describes = 1
     handle = start_server(offline_settings, port=0, env_file=tmp_path / "offline.env")
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in handle.env.items():
-        monkeypatch.setenv(name, value)
-    (tmp_path / "empty").touch()
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "empty"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "empty"))
+    use_stand_in(handle)
     try:
         yield handle
     finally:
