@@ -1,8 +1,8 @@
 """Run the whole lab offline: ``python -m helpers.demo`` (what ``make demo`` does).
 
 Starts the offline stand-in for AWS, points every notebook kernel at it through the
-environment, executes the notebooks in order with papermill into ``executed/``, checks that
-no cell wrote an error, and prints a short summary of the run.
+environment, executes the notebooks in order (:mod:`helpers.runner`: a fresh Jupyter kernel
+each) into ``executed/``, checks that no cell wrote an error, and prints a short summary.
 """
 
 from __future__ import annotations
@@ -116,11 +116,8 @@ def execute(
     ``after_each(path, server)`` is called after every notebook (tests inspect the stand-in);
     with ``stop_on_error=False`` the next notebooks still run after one raised (clean up).
     """
-    import papermill as pm
+    from helpers import offline, runner
 
-    from helpers import offline
-
-    out_dir.mkdir(parents=True, exist_ok=True)
     server = offline.start_server(settings, port=0)
     env = kernel_environment(server.env, Path(tempfile.mkdtemp(prefix="vmk-demo-")))
     state_file = Path(env["VMK_STATE_FILE"])
@@ -130,33 +127,24 @@ def execute(
         print(f"Offline stand-in for AWS at {server.endpoint}")
     problems: list[str] = []
     timings: dict[str, float] = {}
-    started = time.monotonic()
+
+    def ended(outcome: runner.Outcome) -> bool:
+        timings[outcome.path.name] = outcome.seconds
+        if outcome.failure:
+            problems.append(f"{outcome.path.name}: {outcome.failure}")
+        else:
+            problems.extend(error_outputs(outcome.target))
+        if after_each is not None:
+            after_each(outcome.path, server)
+        if not quiet:
+            print(f"  ran {outcome.path.name} in {outcome.seconds:.1f} s", flush=True)
+        return not (outcome.failure and stop_on_error)
+
     try:
-        for path in paths:
-            if not quiet:
-                print(f"  running {path.name} ...", flush=True)
-            target = out_dir / path.name
-            began = time.monotonic()
-            try:
-                pm.execute_notebook(
-                    str(path),
-                    str(target),
-                    cwd=str(path.parent),
-                    kernel_name="python3",
-                    progress_bar=False,
-                    # the kernel's own start-up and shutdown chatter is not the lab's output
-                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-                )
-            except pm.PapermillExecutionError as err:
-                timings[path.name] = time.monotonic() - began
-                problems.append(f"{path.name}: {err.ename}: {err.evalue}")
-                if stop_on_error:
-                    break
-            else:
-                timings[path.name] = time.monotonic() - began
-                problems.extend(error_outputs(target))
-            if after_each is not None:
-                after_each(path, server)
+        server.warm_up()
+        runner.prepare()
+        started = time.monotonic()
+        runner.run(paths, out_dir, after_each=ended)
     finally:
         os.environ.clear()
         os.environ.update(saved)

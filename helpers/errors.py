@@ -137,7 +137,7 @@ def kit_step(function: Callable[P, T]) -> Callable[P, T]:
 def show_readably() -> None:
     """In a notebook, show a :class:`KitError` as its message and fix, without a traceback.
 
-    The cell still fails (Run All stops there; papermill and nbval see the error).
+    The cell still fails (Run All stops there; the demo runner and nbval see the error).
     """
     try:
         from IPython import get_ipython

@@ -4,7 +4,7 @@
 detections, the review items, the funnel from detections to items, the estimated cost and a
 timeline figure out. :class:`RuleTuner` is a thin ipywidgets layer over it (category picker,
 one confidence slider per category, gap tolerance) that calls :func:`tune` on every change and
-returns the rule set you chose (``tuner.rules``). Running a notebook headless (papermill, CI)
+returns the rule set you chose (``tuner.rules``). Running a notebook headless (make demo, CI)
 calls :func:`tune` with the parameters' rule set and gets exactly what the untouched widget
 shows.
 """
