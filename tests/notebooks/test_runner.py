@@ -32,9 +32,11 @@ def test_notebooks_run_in_order_each_in_its_own_kernel_in_its_folder(tmp_path):
     ]
     seen = []
     outcomes = runner.run(paths, tmp_path / "out", after_each=lambda o: seen.append(o) or True)
-    assert [o.path.name for o in outcomes] == ["a.ipynb", "b.ipynb", "c.ipynb"] == [
-        o.path.name for o in seen
-    ]
+    assert (
+        [o.path.name for o in outcomes]
+        == ["a.ipynb", "b.ipynb", "c.ipynb"]
+        == [o.path.name for o in seen]
+    )
     assert all(o.failure is None and o.target.exists() for o in outcomes)
     lines = log.read_text().splitlines()
     assert len({line.split()[0] for line in lines}) == 3, "one kernel per notebook"
