@@ -1,42 +1,59 @@
 """Static figures of the moderation labels: a timeline of the video and a per-category summary.
 
-The figures are plain matplotlib :class:`~matplotlib.figure.Figure` objects made without
-pyplot (no global state, safe on the Agg backend and in threads). They show up as PNG images
-when a notebook cell ends on one, so they survive in executed notebooks.
+The figures are small SVG documents written directly (no plotting library): they display in
+notebooks (``_repr_svg_``), stay sharp at any zoom, survive in executed notebooks and cost
+nothing to import. A 6-hour video's 100,000+ detections are drawn as runs of pixels of the same
+colour, so a figure stays a few hundred kilobytes at most.
+
+Every drawn element carries a class (``detection``, ``item``, ``bar``, ``lane``) and a
+``data-*`` attribute with what it stands for, so a figure can be checked as data.
 """
 
 from __future__ import annotations
 
-import io
+from dataclasses import dataclass, field
+from html import escape
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from helpers import segments, taxonomy
 
-#: Colour map of detection confidence.
-CMAP = "viridis"
 #: Colour of review items.
 ITEM_COLOUR = "#d62728"
-#: At most this many detections are drawn; beyond it an evenly spaced subset is shown.
-MAX_POINTS = 20_000
+#: viridis at 0, 0.1, ..., 1: detection confidence from 50 % (dark) to 100 % (yellow).
+CONFIDENCE_COLOURS = (
+    *("#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c"),
+    *("#22a884", "#44bf70", "#7ad151", "#bddf26", "#fde725"),
+)
+CONFIDENCE_RANGE = (50.0, 100.0)
+SERIES_COLOURS = {"detections": "#9aa5b1", "flagged": "#f2a541", "review items": ITEM_COLOUR}
+
+WIDTH = 960
+_LEFT, _RIGHT, _TOP, _BOTTOM = 190, 70, 34, 40
+_FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12"'
 
 
-class StaticFigure(Figure):
-    """A figure that IPython displays as a PNG image (``_repr_png_``), with or without pyplot."""
+@dataclass
+class SvgFigure:
+    """An SVG figure; notebooks show it as an image (``_repr_svg_``)."""
 
-    def _repr_png_(self) -> bytes:
-        return to_png(self)
+    svg: str
+    title: str
+    width: int
+    height: int
+    #: What the figure shows, for tests and captions (counts, drawn runs, lanes).
+    info: dict[str, object] = field(default_factory=dict)
 
+    def _repr_svg_(self) -> str:
+        return self.svg
 
-def to_png(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return buf.getvalue()
+    def to_svg(self) -> bytes:
+        """The figure as UTF-8 SVG bytes (for files and image widgets)."""
+        return self.svg.encode()
+
+    def __repr__(self) -> str:
+        return f"<SvgFigure {self.width}×{self.height}: {self.title}>"
 
 
 def _categories(*frames: pd.DataFrame | None) -> list[str]:
@@ -53,6 +70,59 @@ def _short(name: str, width: int = 28) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+def _num(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _document(width: int, height: int, title: str, body: list[str]) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" {_FONT} role="img" aria-label="{escape(title)}">'
+        f'<rect width="{width}" height="{height}" fill="#fff"/>'
+        f'<text x="8" y="20" font-size="14">{escape(title)}</text>' + "".join(body) + "</svg>"
+    )
+
+
+def _clock(seconds: float) -> str:
+    s = round(seconds)
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _time_ticks(end_s: float) -> list[float]:
+    for step in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200):
+        if end_s / step <= 10:
+            return [float(t) for t in np.arange(0, end_s + 1e-9, step)]
+    return [float(t) for t in np.linspace(0, end_s, 6)]
+
+
+def _confidence_bucket(conf: np.ndarray) -> np.ndarray:
+    low, high = CONFIDENCE_RANGE
+    scaled = (np.nan_to_num(conf, nan=low) - low) / (high - low)
+    return np.clip(np.round(scaled * 10), 0, 10).astype(int)
+
+
+def _columns(
+    first: np.ndarray, last: np.ndarray, colour: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel column from ``first`` to ``last`` (exclusive) of each mark, with its colour."""
+    lengths = last - first
+    starts = np.repeat(first - np.cumsum(lengths) + lengths, lengths)
+    return starts + np.arange(int(lengths.sum())), np.repeat(colour, lengths)
+
+
+def _runs(columns: np.ndarray, colours: np.ndarray) -> list[tuple[int, int, int]]:
+    """(first column, last column, colour) runs over sorted unique (column, colour) pairs."""
+    runs: list[tuple[int, int, int]] = []
+    for col, colour in zip(columns.tolist(), colours.tolist(), strict=True):
+        if runs and runs[-1][2] == colour and runs[-1][1] >= col - 1:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], col), colour)
+        else:
+            runs.append((col, col, colour))
+    return runs
+
+
 def timeline(
     labels: pd.DataFrame,
     *,
@@ -60,100 +130,129 @@ def timeline(
     items: pd.DataFrame | None = None,
     duration_ms: int | None = None,
     title: str | None = None,
-) -> StaticFigure:
-    """The video's time on x, one row per top-level category, detections coloured by confidence.
+) -> SvgFigure:
+    """The video's time on x, one lane per top-level category, detections coloured by confidence.
 
-    Within a category row, level-1 labels sit at the top and level-3 labels at the bottom.
-    Review ``items`` are drawn as red boxes over their label's lane; ``flagged`` detections
-    get a red edge. TIMESTAMPS rows are points, SEGMENTS rows horizontal bars.
+    Within a lane, level-1 labels sit at the top and level-3 labels at the bottom. Moments
+    (TIMESTAMPS) are short ticks, segments (SEGMENTS) bars over their span; ``flagged``
+    detections are drawn with a red edge, and review ``items`` as red boxes over their lane.
+    Detections that fall on the same pixel with the same colour are drawn once.
     """
     cats = _categories(labels, items)
     row_of = {c: i for i, c in enumerate(cats)}
-    fig = StaticFigure(figsize=(10, 1.4 + 0.55 * max(len(cats), 1)), layout="constrained")
-    ax = fig.add_subplot()
-    end_s = (duration_ms or _last_ms(labels, items)) / 1000
-    norm = Normalize(vmin=50, vmax=100)
-    shown = labels
-    step = int(np.ceil(len(labels) / MAX_POINTS)) if len(labels) > MAX_POINTS else 1
-    if step > 1:
-        shown = labels.iloc[::step]
-    if len(shown):
-        y = _y(shown, row_of)
-        start, end = segments.spans(shown)
-        conf = shown["confidence"].to_numpy(dtype=float)
-        is_flagged = (
-            shown.index.isin(flagged.index) if flagged is not None else np.zeros(len(y), bool)
+    lane_h = 36
+    height = _TOP + lane_h * max(len(cats), 1) + _BOTTOM
+    plot_w = WIDTH - _LEFT - _RIGHT
+    end_s = max((duration_ms or _last_ms(labels, items)) / 1000, 1.0)
+
+    def x(seconds: np.ndarray | float) -> np.ndarray:
+        return _LEFT + np.asarray(seconds, dtype=float) / end_s * plot_w
+
+    body: list[str] = []
+    for cat, row in row_of.items():
+        top = _TOP + row * lane_h
+        shade = "#f6f8fa" if row % 2 == 0 else "#fff"
+        body.append(
+            f'<rect class="lane" data-category="{escape(cat)}" x="{_LEFT}" y="{top}" '
+            f'width="{plot_w}" height="{lane_h}" fill="{shade}"/>'
+            f'<text x="{_LEFT - 6}" y="{top + lane_h / 2 + 4}" text-anchor="end">'
+            f"{escape(_short(cat))}</text>"
         )
-        bars = end > start
-        if bars.any():
-            ax.hlines(
-                y[bars],
-                start[bars] / 1000,
-                end[bars] / 1000,
-                colors=_cmap()(norm(conf[bars])),
-                linewidth=5,
+    axis_y = _TOP + lane_h * max(len(cats), 1)
+    for t in _time_ticks(end_s):
+        px = _num(float(x(t)))
+        body.append(
+            f'<line x1="{px}" x2="{px}" y1="{_TOP}" y2="{axis_y}" stroke="#d0d7de" '
+            f'stroke-width="0.6"/><text x="{px}" y="{axis_y + 14}" text-anchor="middle">'
+            f"{_clock(t)}</text>"
+        )
+    body.append(
+        f'<text x="{_LEFT + plot_w / 2}" y="{height - 6}" text-anchor="middle">video time</text>'
+    )
+    runs = 0
+    if len(labels):
+        sub = _sub_rows(labels, row_of)
+        start, end = segments.spans(labels)
+        bucket = _confidence_bucket(labels["confidence"].to_numpy(dtype=float))
+        marked = (
+            labels.index.isin(flagged.index) if flagged is not None else np.zeros(len(sub), bool)
+        )
+        first = np.floor(x(start / 1000)).astype(int)
+        last = np.maximum(np.floor(x(end / 1000)).astype(int), first + 2)
+        frame = pd.DataFrame(
+            {"sub": sub, "first": first, "last": last, "colour": bucket, "flagged": marked}
+        )
+        for (row, is_flagged), group in frame.groupby(["sub", "flagged"], sort=True):
+            # expand each detection to the pixel columns it covers, keep one colour per column
+            cols, colours = _columns(
+                group["first"].to_numpy(), group["last"].to_numpy(), group["colour"].to_numpy()
             )
-        points = ax.scatter(
-            start / 1000,
-            y,
-            c=conf,
-            cmap=CMAP,
-            norm=norm,
-            marker="o",
-            s=np.where(bars, 0, 22),
-            edgecolors=np.where(is_flagged, ITEM_COLOUR, "none").tolist(),
-            linewidths=0.9,
-            rasterized=len(shown) > 2000,
-            zorder=3,
-        )
-        fig.colorbar(points, ax=ax, label="confidence (%)", pad=0.01, fraction=0.03)
-    if items is not None and len(items):
-        lanes = _y(items, row_of)
-        pad = end_s / 400
-        for item, lane in zip(items.itertuples(), lanes, strict=True):
-            if np.isnan(lane):
-                continue
-            ax.add_patch(
-                Rectangle(
-                    (item.start_ms / 1000 - pad, lane - 0.12),
-                    (item.end_ms - item.start_ms) / 1000 + 2 * pad,
-                    0.24,
-                    facecolor=ITEM_COLOUR,
-                    alpha=0.25,
-                    edgecolor=ITEM_COLOUR,
-                    linewidth=1.2,
-                    zorder=2,
+            order = np.lexsort((-colours, cols))
+            cols, colours = cols[order], colours[order]
+            keep = np.r_[True, cols[1:] != cols[:-1]]
+            y = _TOP + (row // 3) * lane_h + 7 + (row % 3) * 8
+            edge = f' stroke="{ITEM_COLOUR}" stroke-width="1"' if is_flagged else ""
+            for c0, c1, colour in _runs(cols[keep], colours[keep]):
+                body.append(
+                    f'<rect class="detection" data-flagged="{str(is_flagged).lower()}" '
+                    f'x="{c0}" y="{y}" width="{c1 - c0 + 1}" height="6" '
+                    f'fill="{CONFIDENCE_COLOURS[colour]}"{edge}/>'
                 )
+                runs += 1
+    boxes = 0
+    if items is not None and len(items):
+        lanes = _sub_rows(items, row_of)
+        for item, row in zip(items.itertuples(), lanes, strict=True):
+            x0 = float(x(item.start_ms / 1000)) - 3
+            x1 = float(x(item.end_ms / 1000)) + 3
+            y = _TOP + (row // 3) * lane_h + 4 + (row % 3) * 8
+            body.append(
+                f'<rect class="item" data-id="{escape(str(getattr(item, "id", "")))}" '
+                f'x="{_num(x0)}" y="{y}" width="{_num(max(x1 - x0, 6))}" height="12" '
+                f'fill="{ITEM_COLOUR}" fill-opacity="0.25" stroke="{ITEM_COLOUR}" '
+                f'stroke-width="1.2"/>'
             )
+            boxes += 1
+    body.extend(_confidence_legend(axis_y))
     if items is not None:
-        ax.add_patch(Rectangle((0, 0), 0, 0, facecolor=ITEM_COLOUR, alpha=0.3, label="review item"))
-        ax.legend(loc="upper right", fontsize="small", framealpha=0.8)
-    ax.set_yticks(range(len(cats)), [_short(c) for c in cats])
-    ax.set_ylim(max(len(cats), 1) - 0.5, -0.5)
-    ax.set_xlim(0, max(end_s, 1))
-    ax.set_xlabel("video time (s)")
-    ax.grid(axis="x", alpha=0.3)
+        body.append(
+            f'<rect x="{WIDTH - 260}" y="8" width="14" height="10" fill="{ITEM_COLOUR}" '
+            f'fill-opacity="0.3" stroke="{ITEM_COLOUR}"/>'
+            f'<text x="{WIDTH - 240}" y="17">review item</text>'
+        )
     counts = f"{len(labels):,} detections"
     if flagged is not None:
         counts += f", {len(flagged):,} flagged"
     if items is not None:
         counts += f", {len(items):,} review items"
-    if step > 1:
-        counts += f" (1 in {step} detections drawn)"
-    ax.set_title(title or f"Moderation labels over time: {counts}", loc="left", fontsize="medium")
-    return fig
+    text = title or f"Moderation labels over time: {counts}"
+    info = {"lanes": cats, "runs": runs, "items": boxes, "end_s": end_s}
+    return SvgFigure(_document(WIDTH, height, text, body), text, WIDTH, height, info)
 
 
-def _cmap():
-    from matplotlib import colormaps
+def _confidence_legend(axis_y: int) -> list[str]:
+    x0 = WIDTH - _RIGHT + 14
+    step = (axis_y - _TOP) / len(CONFIDENCE_COLOURS)
+    parts = ['<g class="legend">']
+    for k, colour in enumerate(reversed(CONFIDENCE_COLOURS)):
+        parts.append(
+            f'<rect x="{x0}" y="{_num(_TOP + k * step)}" width="12" height="{_num(step + 0.5)}" '
+            f'fill="{colour}"/>'
+        )
+    low, high = CONFIDENCE_RANGE
+    parts.append(
+        f'<text x="{x0 + 16}" y="{_TOP + 10}">{high:.0f}</text>'
+        f'<text x="{x0 + 16}" y="{axis_y}">{low:.0f}</text>'
+        f'<text x="{x0 - 2}" y="{_TOP - 6}" font-size="10">conf. %</text></g>'
+    )
+    return parts
 
-    return colormaps[CMAP]
 
-
-def _y(frame: pd.DataFrame, row_of: dict[str, int]) -> np.ndarray:
-    rows = frame["category"].astype(str).map(row_of).to_numpy(dtype=float)
+def _sub_rows(frame: pd.DataFrame, row_of: dict[str, int]) -> np.ndarray:
+    """Lane × 3 + level row (levels 1 to 3 stack top to bottom in a lane)."""
+    rows = frame["category"].astype(str).map(row_of).fillna(0).to_numpy(dtype=int)
     level = frame["level"].to_numpy(dtype=float) if "level" in frame else np.full(len(frame), 2.0)
-    return rows + (np.clip(level, 1, 3) - 2) * 0.25
+    return rows * 3 + (np.clip(np.nan_to_num(level, nan=2.0), 1, 3).astype(int) - 1)
 
 
 def _last_ms(*frames: pd.DataFrame | None) -> int:
@@ -170,7 +269,7 @@ def category_summary(
     items: pd.DataFrame | None = None,
     *,
     title: str | None = None,
-) -> StaticFigure:
+) -> SvgFigure:
     """Per top-level category: detections, flagged detections and review items (bars)."""
     cats = _categories(labels, items)
     series = {"detections": labels}
@@ -178,25 +277,42 @@ def category_summary(
         series["flagged"] = flagged
     if items is not None:
         series["review items"] = items
-    counts = pd.DataFrame(
-        {
-            name: frame["category"].astype(str).value_counts().reindex(cats, fill_value=0)
-            for name, frame in series.items()
-        },
-        index=cats,
+    counts = {
+        name: frame["category"].astype(str).value_counts().reindex(cats, fill_value=0)
+        for name, frame in series.items()
+    }
+    group_h = 12 * len(series) + 14
+    height = _TOP + group_h * max(len(cats), 1) + _BOTTOM
+    plot_w = WIDTH - _LEFT - _RIGHT - 40
+    top_count = max([int(c.max()) for c in counts.values() if len(c)] + [1])
+    body: list[str] = []
+    for row, cat in enumerate(cats):
+        top = _TOP + row * group_h
+        body.append(
+            f'<text x="{_LEFT - 6}" y="{top + group_h / 2 + 4}" text-anchor="end">'
+            f"{escape(_short(cat))}</text>"
+        )
+        for k, name in enumerate(series):
+            value = int(counts[name][cat])
+            width = value / top_count * plot_w
+            y = top + 7 + 12 * k
+            body.append(
+                f'<rect class="bar" data-series="{name}" data-category="{escape(cat)}" '
+                f'data-count="{value}" x="{_LEFT}" y="{y}" width="{_num(width)}" height="11" '
+                f'fill="{SERIES_COLOURS[name]}"/><text x="{_num(_LEFT + width + 4)}" '
+                f'y="{y + 9}" font-size="10">{value:,}</text>'
+            )
+    axis_y = _TOP + group_h * max(len(cats), 1)
+    body.append(
+        f'<line x1="{_LEFT}" x2="{_LEFT}" y1="{_TOP}" y2="{axis_y}" stroke="#57606a"/>'
+        f'<text x="{_LEFT + plot_w / 2}" y="{height - 10}" text-anchor="middle">count</text>'
     )
-    fig = StaticFigure(figsize=(10, 1.2 + 0.6 * max(len(cats), 1)), layout="constrained")
-    ax = fig.add_subplot()
-    height = 0.8 / len(series)
-    colours = {"detections": "#9aa5b1", "flagged": "#f2a541", "review items": ITEM_COLOUR}
     for k, name in enumerate(series):
-        y = np.arange(len(cats)) - 0.4 + height * (k + 0.5)
-        bars = ax.barh(y, counts[name], height=height, color=colours[name], label=name)
-        ax.bar_label(bars, padding=2, fontsize="x-small")
-    ax.set_yticks(range(len(cats)), [_short(c) for c in cats])
-    ax.set_ylim(max(len(cats), 1) - 0.5, -0.5)
-    ax.set_xlabel("count")
-    ax.margins(x=0.08)
-    ax.legend(loc="lower right", fontsize="small")
-    ax.set_title(title or "Per category", loc="left", fontsize="medium")
-    return fig
+        lx = WIDTH - 330 + 110 * k
+        body.append(
+            f'<rect x="{lx}" y="8" width="14" height="10" fill="{SERIES_COLOURS[name]}"/>'
+            f'<text x="{lx + 18}" y="17">{name}</text>'
+        )
+    text = title or "Per category"
+    info = {"categories": cats, "counts": {n: c.astype(int).tolist() for n, c in counts.items()}}
+    return SvgFigure(_document(WIDTH, height, text, body), text, WIDTH, height, info)

@@ -28,7 +28,7 @@ SHUTDOWN_WAIT_S = 1.0
 #: - their own start-up and shutdown chatter is not the notebook's output;
 #: - no IPython history file (nbclient's default, which it only sets for kernels it starts);
 #: - at exit they skip the interpreter's last garbage collections over everything the notebook
-#:   imported (pandas, boto3, matplotlib), which cost a third of a second per kernel. Nothing is
+#:   imported (pandas, boto3), which cost a third of a second per kernel. Nothing is
 #:   lost: atexit handlers still run and objects still go by reference counting.
 KERNEL_ARGUMENTS = [
     "--IPKernelApp.log_level=CRITICAL",

@@ -232,7 +232,7 @@ class RuleTuner:
         self.funnel_html = w.HTML()
         self.cost_html = w.HTML()
         self.table_html = w.HTML(layout=w.Layout(overflow="auto"))
-        self.plot = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.plot = w.Image(format="svg+xml", layout=w.Layout(max_width="100%"))
         for widget, name in (
             (self.picker, "vmk-picker"),
             (self.gap, "vmk-gap"),
@@ -321,8 +321,6 @@ class RuleTuner:
         except KitError as err:
             self.status.value = f'<p style="color:#b00020">{html.escape(str(err))}</p>'
             return
-        from helpers import plots
-
         self.result = result
         self.status.value = f"<p><b>{html.escape(result.rules.name)}</b>: {result.summary()}</p>"
         self.funnel_html.value = result.funnel.to_html(index=False, border=0)
@@ -338,7 +336,7 @@ class RuleTuner:
             + shown.to_html(index=False, border=0)
             + (f"<p>… and {more} more</p>" if more > 0 else "")
         )
-        self.plot.value = plots.to_png(result.figure)
+        self.plot.value = result.figure.to_svg()
 
     # display ------------------------------------------------------------------------------
 
