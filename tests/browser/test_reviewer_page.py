@@ -2,8 +2,9 @@
 
 Covers: the video plays and an item click seeks to its time; the keyboard shortcuts; submit is
 refused until every item has a verdict and the answer then follows vmk-review/1; 2,000 items
-stay usable; hostile strings in every input field stay text. A screenshot of the page is kept
-in ``test-artifacts/reviewer-page.png``.
+stay usable in the windowed list (only the rows near its scroll position are in the page);
+hostile strings in every input field stay text, in the first rows and in rows built on scroll.
+A screenshot of the page is kept in ``test-artifacts/reviewer-page.png``.
 """
 
 from __future__ import annotations
@@ -58,10 +59,45 @@ def open_page(page, server):
     page.goto(server.url)
     page.wait_for_function("(document.getElementById('vmk-video') || {}).readyState >= 2")
     page.wait_for_function("!!window.crowdStandIn")
+    page.wait_for_function("document.getElementById('vmk').hasAttribute('data-ready')")
 
 
 def row(page, item_id):
+    """The item's row. The list is windowed: only rows near its scroll position exist."""
     return page.locator(f"#vmk-items tr[data-id='{item_id}']")
+
+
+def scroll_list(page, top):
+    """Scrolls the list to ``top`` px as a reviewer would (the page rebuilds rows on scroll)."""
+    page.evaluate("(top) => { document.getElementById('vmk-list').scrollTop = top; }", top)
+
+
+def row_height(page):
+    return page.evaluate(
+        "() => { const [a, b] = document.querySelectorAll('#vmk-items tr');"
+        " return b.getBoundingClientRect().top - a.getBoundingClientRect().top; }"
+    )
+
+
+def wait_in_view(page, item_id):
+    """Waits until the item's row is in the page and wholly visible below the list's header."""
+    page.wait_for_function(
+        """(id) => {
+            const list = document.getElementById('vmk-list');
+            const tr = [...document.querySelectorAll('#vmk-items tr')]
+                .find((r) => r.dataset.id === id);
+            if (!tr) return false;
+            const box = tr.getBoundingClientRect(), view = list.getBoundingClientRect();
+            const head = list.querySelector('th').getBoundingClientRect();
+            return box.top >= head.bottom - 1 && box.bottom <= view.top + list.clientTop
+                + list.clientHeight + 1;
+        }""",
+        arg=item_id,
+    )
+
+
+def rendered_ids(page):
+    return page.eval_on_selector_all("#vmk-items tr", "(rows) => rows.map((r) => r.dataset.id)")
 
 
 def current_time(page):
@@ -209,25 +245,88 @@ def test_two_thousand_items_stay_usable(page, preview_server):
     ]
     server = preview_server(task_input(items))
     open_page(page, server)
-    assert page.locator("#vmk-items tr").count() == 2000
+    # The list reports every item (plus its header row) but only a window of rows is built.
+    assert page.get_attribute("#vmk-table", "aria-rowcount") == "2001"
     assert page.locator(".vmk-mark").count() == 2000
+    ids = rendered_ids(page)
+    assert 12 <= len(ids) <= 40 and ids[0] == "i-00000"
+    assert row(page, "i-00000").get_attribute("aria-rowindex") == "2"
+    height = row_height(page)
+
+    # Scrolling to the end shows the last item; the window moves, it does not grow.
+    page.evaluate("const l = document.getElementById('vmk-list'); l.scrollTop = l.scrollHeight")
+    wait_in_view(page, "i-01999")
+    assert row(page, "i-01999").get_attribute("aria-rowindex") == "2001"
+    assert len(rendered_ids(page)) <= 40 and "i-00000" not in rendered_ids(page)
+
+    # A far row, scrolled to, works like any other.
+    scroll_list(page, (1500 - 3) * height)  # three rows above it in view
     row(page, "i-01500").locator(".vmk-time").click()
     wait_time(page, 37.5)
+    assert page.text_content("#vmk-cur-id") == "i-01500"
+    assert "vmk-current" in row(page, "i-01500").get_attribute("class")
+
+    # N and P walk across the window's edge: the list follows the current item.
     page.click("h2")
     page.keyboard.press("n")
     assert page.text_content("#vmk-cur-id") == "i-01501"
+    for _ in range(45):
+        page.keyboard.press("n")
+    assert page.text_content("#vmk-cur-id") == "i-01546"
+    wait_in_view(page, "i-01546")
+    assert "vmk-current" in row(page, "i-01546").get_attribute("class")
+    assert page.locator("#vmk-items tr.vmk-current").count() == 1
+    for _ in range(45):
+        page.keyboard.press("p")
+    assert page.text_content("#vmk-cur-id") == "i-01501"
+    wait_in_view(page, "i-01501")
+    assert page.locator("#vmk-items tr.vmk-current").count() == 1
+
     page.keyboard.press("3")
     page.select_option("#vmk-fix", "Smoking")
+    assert row(page, "i-01501").get_attribute("data-verdict") == "wrong_category"
     page.select_option("#vmk-filter", "open")
-    assert page.locator("#vmk-items tr:not([hidden])").count() == 1999
+    # Filtered-out items get no row: its neighbours are now next to each other.
+    assert page.get_attribute("#vmk-table", "aria-rowcount") == "2000"
+    assert row(page, "i-01501").count() == 0
+    assert row(page, "i-01500").get_attribute("aria-rowindex") == "1502"
+    assert row(page, "i-01502").get_attribute("aria-rowindex") == "1503"
+    assert len(rendered_ids(page)) <= 40
     for button in page.locator("#vmk-bulk button[data-verdict='violation']").all():
         button.click()
     assert "2000 of 2000 items have a verdict" in page.text_content("#vmk-progress")
+    assert page.get_attribute("#vmk-table", "aria-rowcount") == "1"  # none open any more
+
+    # A far item loses its label; with the list at its top and filtered, submit is refused,
+    # shows all items again, jumps to that item and highlights its row.
+    page.select_option("#vmk-filter", "all")
+    scroll_list(page, (1992 - 3) * height)
+    row(page, "i-01992").locator(".vmk-time").click()
+    page.click("h2")
+    page.keyboard.press("3")
+    page.select_option("#vmk-filter", "escalated")
+    scroll_list(page, 0)
+    page.click("#vmk-submit")
+    status = page.text_content("#vmk-status")
+    assert "1 item is marked “wrong category” without the right label: 0:49.8 L1992" in status
+    assert page.input_value("#vmk-filter") == "all"
+    assert page.get_attribute("#vmk-table", "aria-rowcount") == "2001"
+    wait_in_view(page, "i-01992")
+    assert page.text_content("#vmk-cur-id") == "i-01992"
+    missing = page.locator("#vmk-items tr.vmk-missing")
+    assert missing.count() == 1 and missing.get_attribute("data-id") == "i-01992"
+    assert server.answers == []
+    page.select_option("#vmk-fix", "Weapons")
+    assert page.locator("#vmk-items tr.vmk-missing").count() == 0
     with page.expect_response("**/answers"):
         page.click("#vmk-submit")
     doc = answers.parse_answer_content(server.answers[0], task_input(items)["items"])
     verdicts = [item["verdict"] for item in doc["items"]]
-    assert verdicts.count("violation") == 1999 and doc["items"][1501]["category"] == "Smoking"
+    assert verdicts.count("violation") == 1998
+    assert doc["items"][1501]["category"] == "Smoking"
+    assert doc["items"][1992] == answers.answer_item(
+        "i-01992", "wrong_category", category="Weapons"
+    )
 
 
 HOSTILE = (
@@ -283,6 +382,33 @@ def test_hostile_input_is_shown_as_text_and_never_runs(page, preview_server, dia
         page.click("#vmk-submit")
     submitted = answers.parse_answer_content(server.answers[0], doc["items"])
     assert [item["id"] for item in submitted["items"]] == [f"0{HOSTILE}", f"1{HOSTILE}"]
+    assert_inert(page, dialogs, ["/crowd-html-elements.js", "inline"])
+
+
+def test_hostile_items_stay_text_in_rows_built_on_scroll(page, preview_server, dialogs):
+    doc = task_input(
+        [
+            (f"{n}{HOSTILE}", f"L{HOSTILE}", f"P{HOSTILE}", f"C{HOSTILE}", 20 * n, 20 * n, 90, 1)
+            for n in range(300)
+        ]
+    )
+    server = preview_server(doc)
+    open_page(page, server)
+    assert len(rendered_ids(page)) < 300
+    page.evaluate("const l = document.getElementById('vmk-list'); l.scrollTop = l.scrollHeight")
+    page.wait_for_function(
+        "(id) => [...document.querySelectorAll('#vmk-items tr')].some((r) => r.dataset.id === id)",
+        arg=f"299{HOSTILE}",
+    )
+    last = page.locator("#vmk-items tr").last
+    assert last.get_attribute("data-id") == f"299{HOSTILE}"
+    assert last.locator(".vmk-name").text_content() == f"L{HOSTILE}"
+    assert last.locator(".vmk-parent").text_content() == f"P{HOSTILE}"
+    assert last.locator("td").nth(2).text_content() == f"C{HOSTILE}"
+    last.locator(".vmk-time").click()
+    assert page.text_content("#vmk-cur-id") == f"299{HOSTILE}"
+    page.keyboard.press("1")
+    assert last.locator(".vmk-state").text_content() == "Violation"
     assert_inert(page, dialogs, ["/crowd-html-elements.js", "inline"])
 
 
