@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import pandas as pd
-
-from helpers import batch, cleanup, cors, media, moderation, preview, review, state, tuner
+from helpers import cors, media, preview, review, state
 from helpers.errors import kit_step, show_readably
-from helpers.rules import RuleSet
 from helpers.session import KitSession, connect
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from helpers import batch, tuner
+    from helpers.rules import RuleSet
+
+# Steps import pandas and the modules built on it (moderation, tuner, batch, cleanup) when they
+# run: setting up (01) and provisioning review (03) need neither, and each notebook is a fresh
+# kernel that would otherwise spend a third of a second loading them.
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +108,8 @@ def moderate(session: KitSession, min_confidence: float = 50.0) -> str:
     The ClientRequestToken ties the job to this run, video and threshold, so running the cell
     twice starts one job, not two.
     """
+    from helpers import moderation
+
     video = state.require("video")
     token = f"{session.run_id}-{video['sha256'][:16]}-{int(min_confidence * 100)}"
     job_id = moderation.start_moderation(
@@ -118,6 +127,8 @@ def moderate(session: KitSession, min_confidence: float = 50.0) -> str:
 @kit_step
 def wait_for_job(session: KitSession, timeout: float = 3600.0) -> dict[str, Any]:
     """Wait for the run's moderation job; return its status and video metadata."""
+    from helpers import moderation
+
     job = state.require("moderation")
     first = moderation.wait_for_moderation(session.rekognition, job["job_id"], timeout=timeout)
     return {
@@ -131,6 +142,8 @@ def wait_for_job(session: KitSession, timeout: float = 3600.0) -> dict[str, Any]
 @kit_step
 def labels(session: KitSession) -> pd.DataFrame:
     """Every label of the run's finished moderation job (all pages)."""
+    from helpers import moderation
+
     job = state.require("moderation")
     frame = moderation.fetch_labels(session.rekognition, job["job_id"])
     state.record(
@@ -237,6 +250,8 @@ def tune_rules(
     Returns :func:`helpers.tuner.tune`'s result (items, funnel, cost, timeline) and records the
     rule set and the funnel for the next notebooks and the demo's summary.
     """
+    from helpers import tuner
+
     video = state.load().get("video", {})
     duration = (labels.attrs.get("video") or {}).get("DurationMillis") or video.get("duration_ms")
     result = tuner.tune(labels, rules, gap_ms, duration_ms=duration)
@@ -272,6 +287,8 @@ def start_review(session: KitSession, items: pd.DataFrame, rules: RuleSet) -> pd
     a hash of its input, so running this again starts nothing new. With nothing flagged there
     is nothing to review, and no loop (and no cost) is created.
     """
+    import pandas as pd
+
     video = state.require("video")
     duration = state.load().get("moderation", {}).get("video", {}).get("DurationMillis")
     rows, recorded = _start_loops(
@@ -343,20 +360,23 @@ def moderate_folder(
     folder: str | Path,
     *,
     min_confidence: float = 50.0,
-    max_concurrent: int = batch.DEFAULT_MAX_CONCURRENT,
+    max_concurrent: int | None = None,
     timeout: float = 6 * 3600.0,
 ) -> batch.BatchResult:
     """Upload every video of a folder and moderate them all, at most ``max_concurrent`` at once.
 
     Returns the jobs (one row per video) and every label of every video in one frame; records
-    the videos for :func:`review_many`.
+    the videos for :func:`review_many`. ``max_concurrent`` defaults to
+    :data:`helpers.batch.DEFAULT_MAX_CONCURRENT`.
     """
+    from helpers import batch
+
     videos = batch.videos_in_folder(session, folder)
     result = batch.moderate_many(
         session.rekognition,
         videos,
         min_confidence=min_confidence,
-        max_concurrent=max_concurrent,
+        max_concurrent=max_concurrent or batch.DEFAULT_MAX_CONCURRENT,
         timeout=timeout,
         run_tag=f"vmk-{session.run_id}",
     )
@@ -383,6 +403,10 @@ def review_many(
     session: KitSession, labels_frame: pd.DataFrame, rules: RuleSet, gap_ms: int = 1500
 ) -> pd.DataFrame:
     """One review (one loop, or one per time window) per moderated video; one row per loop."""
+    import pandas as pd
+
+    from helpers import tuner
+
     rows, recorded = [], []
     for video in state.require("many_videos"):
         if video["status"] != "SUCCEEDED":
@@ -415,6 +439,8 @@ def portal_url() -> str:
 @kit_step
 def wait_for_review(session: KitSession, timeout: float = 3600.0) -> pd.DataFrame:
     """Wait until every human loop of the run is Completed; return their statuses."""
+    import pandas as pd
+
     rows = []
     for loop in state.require("human_loops"):
         desc = review.wait_for_human_loop(session.a2i, loop["name"], timeout=timeout)
@@ -437,6 +463,10 @@ def read_outputs(session: KitSession) -> list[dict[str, Any]]:
 @kit_step
 def verdicts(outputs: list[dict[str, Any]]) -> pd.DataFrame:
     """Every item of every loop with the reviewers' verdicts (one row per item and reviewer)."""
+    import pandas as pd
+
+    from helpers.segments import ITEM_COLUMNS
+
     frames = [
         review.verdicts(pd.DataFrame(out["inputContent"]["items"]), out).assign(
             loop=out.get("humanLoopName", ""), video=out["inputContent"]["video"]["title"]
@@ -446,7 +476,7 @@ def verdicts(outputs: list[dict[str, Any]]) -> pd.DataFrame:
     frame = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else review.verdicts(pd.DataFrame(columns=review.ITEM_COLUMNS), {}).assign(
+        else review.verdicts(pd.DataFrame(columns=ITEM_COLUMNS), {}).assign(
             loop="", video=""
         )
     )
@@ -458,6 +488,8 @@ def verdicts(outputs: list[dict[str, Any]]) -> pd.DataFrame:
 @kit_step
 def verdict_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """How many items got each verdict, per category."""
+    import pandas as pd
+
     if frame.empty:
         return pd.DataFrame()
     return frame.pivot_table(
@@ -471,6 +503,8 @@ def verdict_summary(frame: pd.DataFrame) -> pd.DataFrame:
 @kit_step
 def clean_up(session: KitSession, dry_run: bool = False, all_runs: bool = False) -> pd.DataFrame:
     """Delete what the run (or every kit run, with ``all_runs``) created; ``dry_run`` lists it."""
+    from helpers import cleanup
+
     frame = cleanup.teardown(
         session.sagemaker,
         session.a2i,
@@ -491,6 +525,8 @@ def clean_up(session: KitSession, dry_run: bool = False, all_runs: bool = False)
 @kit_step
 def leftovers(session: KitSession) -> pd.DataFrame:
     """What clean up would still delete for this run (empty when everything is gone)."""
+    from helpers import cleanup
+
     return cleanup.teardown(
         session.sagemaker,
         session.a2i,

@@ -26,14 +26,14 @@ import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
-
-from liquid import Environment, StrictUndefined
-from markupsafe import Markup
 
 from helpers import answers
 from helpers.review import load_template
+
+if TYPE_CHECKING:
+    from liquid import Environment
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,10 @@ _CROWD_TAG = re.compile(
 
 def liquid_environment(grant_read_access: Callable[[str], str] | None = None) -> Environment:
     """A Liquid environment with A2I's filters, autoescape on and strict undefined variables."""
+    # imported here: notebooks that only call AWS need not load Liquid
+    from liquid import Environment, StrictUndefined
+    from markupsafe import Markup
+
     env = Environment(autoescape=True, undefined=StrictUndefined)
     env.filters["to_json"] = lambda value: json.dumps(value)
     env.filters["skip_autoescape"] = lambda value: Markup(str(value))

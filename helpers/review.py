@@ -15,13 +15,11 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import answers, segments
+from helpers import answers
 from helpers.errors import (
     ConfigurationError,
     HumanLoopNotComplete,
@@ -33,6 +31,10 @@ from helpers.names import check_a2i_name, kit_tags, resource_name
 from helpers.progress import Progress
 from helpers.waiting import Backoff, wait_until
 
+if TYPE_CHECKING:  # numpy and pandas load when items are planned, not for provisioning
+    import numpy as np
+    import pandas as pd
+
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -41,8 +43,6 @@ MAX_TEMPLATE_CHARS = 128_000
 MAX_INPUT_CHARS = 3_145_728
 LOOP_FINAL = ("Completed", "Failed", "Stopped")
 
-#: Columns of a review items frame (see :mod:`helpers.segments`).
-ITEM_COLUMNS = segments.ITEM_COLUMNS
 #: The item fields a human loop's input carries (schema in :mod:`helpers.answers`).
 INPUT_ITEM_FIELDS = (
     "id",
@@ -66,6 +66,8 @@ def drop_covered_ancestors(flagged: pd.DataFrame) -> pd.DataFrame:
     timestamp; a reviewer should see one item, the most specific. See
     :func:`helpers.segments.drop_covered_ancestors`.
     """
+    from helpers import segments
+
     return segments.drop_covered_ancestors(flagged)
 
 
@@ -77,6 +79,8 @@ def make_review_items(flagged: pd.DataFrame, *, gap_ms: int = 1500) -> pd.DataFr
     they derive from the label, level and start, not from the item's position. See
     :func:`helpers.segments.review_items` (TIMESTAMPS and SEGMENTS input).
     """
+    from helpers import segments
+
     return segments.review_items(flagged, gap_ms)
 
 
@@ -163,6 +167,8 @@ def plan_loop_inputs(
     whole = build_loop_input(items, **args)
     if len(_dumps(whole)) <= max_chars:
         return [whole]
+    import numpy as np
+
     records = whole["items"]
     starts = items["start_ms"].to_numpy(dtype=np.int64)
     last = max(int(duration_ms), int(starts.max()) + 1)
@@ -212,6 +218,8 @@ def _cut(used: np.ndarray, starts: np.ndarray, capacity: int) -> list[int] | Non
 
     Items with the same start stay in one window. None when one moment's items do not fit.
     """
+    import numpy as np
+
     n = len(starts)
     cuts = [0]
     while cuts[-1] < n:
@@ -529,6 +537,8 @@ def answers_frame(output: dict[str, Any]) -> pd.DataFrame:
                     "seconds_spent": answer.get("timeSpentInSeconds"),
                 }
             )
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=ANSWER_COLUMNS)
 
 
