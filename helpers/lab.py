@@ -476,9 +476,7 @@ def verdicts(outputs: list[dict[str, Any]]) -> pd.DataFrame:
     frame = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else review.verdicts(pd.DataFrame(columns=ITEM_COLUMNS), {}).assign(
-            loop="", video=""
-        )
+        else review.verdicts(pd.DataFrame(columns=ITEM_COLUMNS), {}).assign(loop="", video="")
     )
     counts = frame[frame["verdict"].notna()].groupby("loop").size()
     state.record("results", {**state.load().get("results", {}), **counts.astype(int).to_dict()})
