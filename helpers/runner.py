@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,19 @@ def run(
 
     Kernels inherit this process's environment and start in their notebook's folder.
     ``after_each(outcome)`` is called when a notebook has ended; returning False stops the run.
+    Callable where an event loop already runs (a Jupyter kernel, Playwright's sync API): the run
+    then gets its own loop in a worker thread.
     """
-    return asyncio.run(_run(list(paths), out_dir, after_each))
+
+    def go() -> list[Outcome]:
+        return asyncio.run(_run(list(paths), out_dir, after_each))
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: no loop in this thread
+        return go()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vmk-runner") as pool:
+        return pool.submit(go).result()
 
 
 async def _start(path: Path) -> Any:

@@ -64,3 +64,20 @@ def test_after_a_failure_the_next_notebooks_can_still_run(tmp_path):
     outcomes = runner.run(paths, tmp_path / "out")
     assert [o.failure for o in outcomes] == ["RuntimeError: boom", None]
     assert outputs(tmp_path / "out" / "b.ipynb") == ["clean up\n"]
+
+
+def test_it_runs_where_an_event_loop_already_runs(tmp_path):
+    """As in a Jupyter kernel, or a test session where Playwright's sync API is active."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = notebook(tmp_path / "a.ipynb", "print('ok')")
+
+    async def inside_a_loop():
+        asyncio.get_running_loop()  # there is one
+        return runner.run([path], tmp_path / "out")
+
+    # a thread of its own, so the test's loop is the only one whatever else runs in this session
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        (outcome,) = pool.submit(asyncio.run, inside_a_loop()).result()
+    assert outcome.failure is None and outputs(outcome.target) == ["ok\n"]
