@@ -270,3 +270,17 @@ def test_installed_dispatcher_override_still_matches_moto():
     assert dispatcher.infer_service_region_host(environ, "/") == (
         "api.sagemaker.eu-west-1.amazonaws.com"
     )
+
+
+def test_warm_up_loads_every_service_and_creates_nothing(server):
+    from helpers.offline import validation
+
+    server.warm_up()
+    server.warm_up()  # again: still nothing created
+    clients = {name: boto3.client(name) for name in ("s3", "sns", "sqs", "sagemaker")}
+    assert clients["s3"].list_buckets()["Buckets"] == []
+    assert clients["sns"].list_topics()["Topics"] == []
+    assert clients["sqs"].list_queues().get("QueueUrls", []) == []
+    assert clients["sagemaker"].list_human_task_uis()["HumanTaskUiSummaries"] == []
+    assert clients["sagemaker"].list_flow_definitions()["FlowDefinitionSummaries"] == []
+    assert validation.service_model.cache_info().currsize >= 1  # models parsed before use
