@@ -40,7 +40,8 @@ KERNEL_ARGUMENTS = [
 
 @dataclass
 class Outcome:
-    """How one notebook ran: its executed copy, seconds from its first cell, and any failure."""
+    """How one notebook ran: its executed copy, its seconds (from its turn, its kernel's start-up
+    included where it was not yet ready) and the failure of the cell that raised, if one did."""
 
     path: Path
     target: Path
@@ -147,7 +148,10 @@ async def _run(
             if after_each is not None and not after_each(outcome):
                 break
     finally:
-        if upcoming is not None:
-            stopping.append(asyncio.create_task(_stop(await upcoming)))
+        if upcoming is not None:  # the run stopped early: the next notebook's kernel goes too
+            try:
+                stopping.append(asyncio.create_task(_stop(await upcoming)))
+            except Exception as err:  # it failed to start: nothing to stop
+                log.debug("unused kernel did not start: %s", err)
         await asyncio.gather(*stopping)
     return outcomes
