@@ -188,15 +188,6 @@ if __name__ == "__main__":
 
 def clients_for(server: Any) -> dict[str, Any]:
     """boto3 clients for a running stand-in server, by short name (tests inspect it with them)."""
-    import boto3
-
-    kw = {
-        "endpoint_url": server.endpoint,
-        "region_name": server.env.get("AWS_DEFAULT_REGION", "us-east-1"),
-        "aws_access_key_id": server.env["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": server.env["AWS_SECRET_ACCESS_KEY"],
-        "aws_session_token": server.env["AWS_SESSION_TOKEN"],
-    }
     names = {"sagemaker": "sagemaker", "a2i": "sagemaker-a2i-runtime", "s3": "s3", "sns": "sns"}
     names["sqs"] = "sqs"
-    return {short: boto3.client(service, **kw) for short, service in names.items()}
+    return {short: server.client(service) for short, service in names.items()}

@@ -206,6 +206,19 @@ class OfflineServer:
             _settings.restore(self._previous)
             LOG.info("offline stand-in at %s stopped", self.endpoint)
 
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` at this server, as the offline identity."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.env["AWS_DEFAULT_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=self.env["AWS_SESSION_TOKEN"],
+        )
+
     def warm_up(self) -> None:
         """Load every service the kit uses now rather than on its first request.
 
@@ -214,19 +227,11 @@ class OfflineServer:
         the lab (``make demo``, ``make bench``) warms the stand-in first. Only read-only calls
         are made; nothing is created.
         """
-        import boto3
         from botocore.exceptions import ClientError
 
-        session = boto3.Session(
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=self.env["AWS_SESSION_TOKEN"],
-            region_name=self.settings.region,
-        )
         for service, call in _WARM_UP_CALLS:
-            client = session.client(service, endpoint_url=self.endpoint)
             try:
-                call(client)
+                call(self.client(service))
             except ClientError as err:  # e.g. an unknown job id: the model is loaded all the same
                 LOG.debug("warm-up %s: %s", service, err.response["Error"]["Code"])
         # RenderUiTemplate and the worker portal render Liquid with the kit's preview code
