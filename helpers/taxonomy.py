@@ -96,6 +96,10 @@ _PARENT, _LEVELS = _build()
 NAMES: tuple[str, ...] = tuple(dict.fromkeys(name for name, _ in _PARENT))
 #: The top-level categories.
 TOP_LEVEL: tuple[str, ...] = tuple(_TREE)
+#: Every (name, level) the taxonomy has (a name may sit at two levels), in taxonomy order.
+NODES: tuple[tuple[str, int], ...] = tuple(
+    (name, at) for name in NAMES for at in sorted(_LEVELS[name])
+)
 
 
 def is_known(name: str) -> bool:

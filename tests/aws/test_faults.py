@@ -3,16 +3,13 @@ clean up still removes everything."""
 
 import json
 import urllib.request
-from pathlib import Path
 
 import pytest
+from lab_steps import SAMPLE, until_items
 
 from helpers import lab, state
 from helpers.errors import KitError, ModerationJobFailed, OutputMissing, ResourceFailed
 from helpers.offline import OfflineSettings, faults, mocked, start_server
-from helpers.rules import RuleSet
-
-SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "media" / "moderation-sample.mp4"
 
 
 @pytest.fixture
@@ -25,16 +22,8 @@ def session(tmp_path, monkeypatch):
 
 
 def _until_review(session):
-    lab.upload(session, SAMPLE, "sample")
-    lab.moderate(session)
-    lab.wait_for_job(session)
-    lab.choose_workteam(session)
-    lab.create_task_ui(session)
-    lab.allow_portal(session)
-    lab.create_flow_definition(session)
-    rules = RuleSet.load("lab-v7")
-    _, items = lab.review_items(session, rules)
-    lab.start_review(session, items, rules)
+    rule_set, _, items = until_items(session)
+    lab.start_review(session, items, rule_set)
 
 
 def _left(session) -> int:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from lab_steps import SAMPLE, until_items
 
 from helpers import cleanup, cors, lab, media, moderation, review, state
 from helpers.errors import ConfigurationError, InputError, ModerationJobFailed, ResourceFailed
@@ -12,7 +13,6 @@ from helpers.rules import RuleSet, apply_rules
 from helpers.session import connect
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "datasets" / "media" / "moderation-sample.mp4"
 
 
 @pytest.fixture
@@ -128,16 +128,7 @@ def test_provisioning_is_idempotent(session, monkeypatch):
 def _run_lab(session, rules="lab-v7"):
     """Steps 01-04 through helpers.lab, as the notebooks call them."""
     state.record("session", {"run_id": session.run_id})
-    lab.upload(session, SAMPLE, "sample")
-    lab.moderate(session)
-    lab.wait_for_job(session)
-    lab.choose_workteam(session)
-    lab.create_task_ui(session)
-    lab.allow_portal(session)
-    lab.create_flow_definition(session)
-    rule_set = RuleSet.load(rules)
-    flagged, items = lab.review_items(session, rule_set)
-    return rule_set, flagged, items
+    return until_items(session, rules)
 
 
 def test_whole_lab_round_trip_and_teardown(session, monkeypatch):

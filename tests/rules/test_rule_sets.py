@@ -204,19 +204,7 @@ def test_apply_rules_is_pure_and_keeps_index_and_attrs(sample_labels):
 # --- apply_rules against a per-row reference ---------------------------------------------------
 
 
-def _nodes():
-    out = []
-    for name in taxonomy.NAMES:
-        for level in (1, 2, 3):
-            try:
-                taxonomy.parent(name, level)
-            except KeyError:
-                continue
-            out.append((name, level))
-    return out
-
-
-ALL_NODES = _nodes()
+ALL_NODES = taxonomy.NODES
 
 
 def _reference(labels, rules):

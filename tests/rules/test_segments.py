@@ -11,20 +11,7 @@ from hypothesis import strategies as st
 from helpers import segments, taxonomy
 from helpers.rules import RuleSet, apply_rules
 
-
-def _nodes():
-    out = []
-    for name in taxonomy.NAMES:
-        for level in (1, 2, 3):
-            try:
-                taxonomy.parent(name, level)
-            except KeyError:
-                continue
-            out.append((name, level))
-    return out
-
-
-NODES = _nodes()
+NODES = taxonomy.NODES
 # a small family keeps collisions (same label, close times) frequent
 FAMILY = [n for n in NODES if taxonomy.top_level(*n) in ("Alcohol", "Violence", "Gambling")]
 
