@@ -1,7 +1,5 @@
 """The helpers against the offline stand-in, in-process: every step of the lab, and its errors."""
 
-from pathlib import Path
-
 import boto3
 import pytest
 from lab_steps import SAMPLE, until_items
@@ -11,8 +9,6 @@ from helpers.errors import ConfigurationError, InputError, ModerationJobFailed, 
 from helpers.offline import OfflineSettings, mocked, offline_role_arn
 from helpers.rules import RuleSet, apply_rules
 from helpers.session import connect
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
