@@ -144,6 +144,12 @@ class RuleSet:
                 merged.append(new)
                 conf = min(conf, categories[new])
             categories[new] = float(conf)
+        repeated = sorted({x for x in raw_exclusions if list(raw_exclusions).count(x) > 1})
+        if repeated:
+            raise InputError(
+                f"`exclusions` names {', '.join(map(repr, repeated))} more than once",
+                "name each excluded label once",
+            )
         exclusions = tuple(dict.fromkeys(v7(x) for x in raw_exclusions))
         if renamed:
             pairs = ", ".join(f"{a!r} → {b!r}" for a, b in renamed.items())
@@ -175,10 +181,26 @@ class RuleSet:
                 f"Rule file `{path}` not found", f"use a path or a preset: {', '.join(presets())}"
             )
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_repeats)
+        except UnicodeDecodeError as err:
+            raise InputError(
+                f"Rule file `{path}` is not UTF-8 text ({err.reason})",
+                "save it as UTF-8 (any editor's 'Save with encoding') and load it again",
+            ) from None
+        except _Repeated as err:
+            raise InputError(
+                f"Rule file `{path.name}` gives {err.args[0]!r} twice; JSON keeps only the last, "
+                "so one of the two would be silently ignored",
+                f"keep one entry for {err.args[0]!r} (with the threshold you mean)",
+            ) from None
         except json.JSONDecodeError as err:
             raise InputError(
                 f"Rule file `{path}` is not valid JSON ({err})", "fix the file and load it again"
+            ) from None
+        except OSError as err:
+            raise InputError(
+                f"Rule file `{path}` cannot be read ({err.strerror or err})",
+                "check the path and its permissions",
             ) from None
         try:
             return cls.from_dict(data)
@@ -221,6 +243,19 @@ class RuleSet:
             for x in self.exclusions
         ]
         return pd.DataFrame(rows, columns=["category", "level", "action", "min_confidence"])
+
+
+class _Repeated(ValueError):
+    """A JSON object of a rule file has a key twice (the key is the argument)."""
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Repeated(key)
+        out[key] = value
+    return out
 
 
 def presets() -> list[str]:
