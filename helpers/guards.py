@@ -19,7 +19,7 @@ from helpers.names import NAME_PREFIX
 log = logging.getLogger(__name__)
 
 #: Human loop states in which a reviewer may still open the task (the page needs CORS).
-OPEN_LOOP_STATES = ("InProgress", "Stopping")
+OPEN_LOOP_STATES = ("InProgress",)
 #: Answers of a region the account has not opted in to (or may not use): skipped.
 SKIPPED_REGION_CODES = ("InvalidClientTokenId", "AuthorizationError", "UnrecognizedClientException")
 #: Where the run's state records the regions its notice topics were made in.

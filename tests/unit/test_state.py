@@ -77,7 +77,7 @@ def test_corrupt_file_is_named_with_path_and_fix(path, content, reliability):
             call()
         assert str(path) in str(err.value) and "mv " in err.value.fix
     assert path.read_bytes() == content, "a corrupt file is left as it was, for inspection"
-    reliability["bad inputs rejected"] += 1
+    reliability["state faults named"] += 1
 
 
 def test_state_path_that_is_a_folder(path, reliability):
@@ -86,7 +86,7 @@ def test_state_path_that_is_a_folder(path, reliability):
         with pytest.raises(StateUnusable, match="is a folder") as err:
             call()
         assert "VMK_STATE_FILE" in err.value.fix
-    reliability["bad inputs rejected"] += 1
+    reliability["state faults named"] += 1
 
 
 def test_state_path_under_a_file(tmp_path, monkeypatch, reliability):
@@ -95,7 +95,7 @@ def test_state_path_under_a_file(tmp_path, monkeypatch, reliability):
     for call in (state.load, lambda: state.record("x", 1)):
         with pytest.raises(StateUnusable, match="is a file, not a folder"):
             call()
-    reliability["bad inputs rejected"] += 1
+    reliability["state faults named"] += 1
 
 
 def test_nan_is_not_recorded(path):
@@ -130,4 +130,4 @@ def test_failed_write_keeps_the_old_file(path, monkeypatch, reliability, error, 
     assert fix in err.value.fix and str(path) in err.value.what
     assert state.load() == {"session": {"run_id": "abcd1"}}
     assert [p.name for p in path.parent.iterdir() if p.suffix == ".tmp"] == []
-    reliability["bad inputs rejected"] += 1
+    reliability["state faults named"] += 1
