@@ -107,6 +107,24 @@ def topic_region(topic_arn: str) -> str:
     return topic_arn.split(":")[3]
 
 
+def remember_notice_region(topic_arn: str) -> list[str]:
+    """Record the region of a notice topic the run made in the run's state; return them all.
+
+    Call it right after creating the topic, so clean up looks there even when the session's
+    region later differs (locked update: another kernel's keys are kept).
+    """
+    from helpers import state
+
+    region = topic_region(topic_arn)
+
+    def add(recorded: dict[str, Any]) -> None:
+        regions = recorded.setdefault(NOTICE_REGIONS_KEY, [])
+        if region not in regions:
+            regions.append(region)
+
+    return list(state.update(add)[NOTICE_REGIONS_KEY])
+
+
 def delete_notices_everywhere(
     boto_session: Any,
     run_id: str | None,

@@ -4,7 +4,7 @@ found in the region they were made in (against the stand-in)."""
 import boto3
 import pytest
 
-from helpers import guards, notify, review, session
+from helpers import guards, notify, review, session, state
 from helpers.offline import OfflineSettings, mocked
 
 ITEMS_DOC = {
@@ -64,9 +64,12 @@ def test_notice_topic_found_in_the_region_it_was_made_in(aws, reliability):
         bs.client("sns", region_name=far), bs.client("sqs", region_name=far), "topic1", s.role_arn
     )
     assert guards.topic_region(notices.topic_arn) == far
+    assert guards.remember_notice_region(notices.topic_arn) == [far]
+    assert guards.remember_notice_region(notices.topic_arn) == [far], "recorded once"
+    recorded = state.load()[guards.NOTICE_REGIONS_KEY]
     here = guards.notice_topic_regions(bs, s.region)
     assert guards.delete_notices_everywhere(bs, "topic1", here, dry_run=True) == []
-    regions = guards.notice_topic_regions(bs, s.region, [far])
+    regions = guards.notice_topic_regions(bs, s.region, recorded)
     assert regions == ["us-east-1", far]
     planned = guards.delete_notices_everywhere(bs, "topic1", regions, dry_run=True)
     assert notices.topic_arn in planned and notices.queue_url in planned
