@@ -24,6 +24,16 @@ def new_run_id() -> str:
     return f"{int(time.time()) % 10**6:06d}{secrets.token_hex(2)}"
 
 
+def check_run_id(run_id: object) -> str:
+    """Return ``run_id`` if the kit can name resources with it (4-16 lowercase letters/digits)."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+        raise InputError(
+            f"Run id {run_id!r} cannot go into resource names",
+            "use 4 to 16 lowercase letters and digits, or leave it out for a new one",
+        )
+    return run_id
+
+
 def check_a2i_name(name: str, kind: str = "name") -> str:
     """Return ``name`` if A2I accepts it as a human task UI, flow definition or loop name.
 

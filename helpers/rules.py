@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers import segments, taxonomy
+from helpers import checks, segments, taxonomy
 from helpers.errors import InputError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -116,13 +116,19 @@ class RuleSet:
                 f"use only {', '.join(FILE_KEYS)}",
             )
         raw = data.get("categories", {})
-        if not isinstance(raw, Mapping) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in raw.values()
-        ):
+        if not isinstance(raw, Mapping):
             raise InputError(
                 "`categories` must map label names to minimum confidences",
                 'write e.g. {"Drinking": 80, "Weapons": 60}',
             )
+        for label, conf in raw.items():  # text, booleans, NaN: refused, as everywhere in the kit
+            try:
+                checks.number(conf, f"categories[{label!r}]", low=0, high=100)
+            except InputError as err:
+                raise InputError(
+                    f"`categories` must map label names to minimum confidences: {err.what}",
+                    err.fix,
+                ) from None
         raw_exclusions = data.get("exclusions", [])
         if isinstance(raw_exclusions, str) or not all(isinstance(x, str) for x in raw_exclusions):
             raise InputError(

@@ -28,7 +28,7 @@ from botocore.exceptions import (
 )
 
 from helpers.errors import ConfigurationError, InputError, unreachable
-from helpers.names import check_bucket_name, check_region, new_run_id
+from helpers.names import check_bucket_name, check_region, check_run_id, new_run_id
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,8 @@ def connect(
         check_region(region)
     if bucket is not None:
         check_bucket_name(bucket)
+    if run_id is not None:
+        check_run_id(run_id)
     try:
         bs = boto_session or boto3.Session(region_name=region)
         region = region or bs.region_name
