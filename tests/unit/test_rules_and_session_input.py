@@ -15,7 +15,10 @@ from helpers.rules import RuleSet
         ('{"categories": {"Drinking": Infinity}}', "finite"),
         ('{"categories": {"Drinking": 80, "Drinking": 80}}', "gives 'Drinking' twice"),
         ('{"name": "a", "name": "b", "categories": {}}', "gives 'name' twice"),
-        ('{"categories": {"Drinking": 80}, "exclusions": ["Smoking", "Smoking"]}', "more than once"),
+        (
+            '{"categories": {"Drinking": 80}, "exclusions": ["Smoking", "Smoking"]}',
+            "more than once",
+        ),
     ],
 )
 def test_rule_file_refused(tmp_path, text, said):
