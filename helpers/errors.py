@@ -108,6 +108,24 @@ def unreachable(error: Exception, doing: str = "the call") -> ServiceUnreachable
     )
 
 
+def local_file_error(error: OSError) -> InputError:
+    """An :class:`InputError` for a local path that is missing, of the wrong kind or not ours."""
+    path = error.filename
+    if isinstance(error, FileNotFoundError):
+        what = f"`{path}` does not exist (looked for from {os.getcwd()})"
+        fix = "check the path in the parameters cell (paths are relative to the notebook)"
+    elif isinstance(error, NotADirectoryError):
+        what = f"`{path}` is a file where a folder was expected"
+        fix = "give the folder's path"
+    elif isinstance(error, IsADirectoryError):
+        what = f"`{path}` is a folder where a file was expected"
+        fix = "give the file's path"
+    else:
+        what = f"The kit may not read or write `{path}` ({error.strerror})"
+        fix = "check the file's permissions (chmod u+rw), or use a path in your home folder"
+    return InputError(what, fix)
+
+
 def _connection_errors() -> tuple[type[Exception], ...]:
     from botocore import exceptions as bx
 
@@ -196,6 +214,10 @@ def explained(doing: str = "the call") -> Iterator[None]:
         yield
     except _connection_errors() as error:
         raise unreachable(error, doing) from error
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as error:
+        if error.filename is None:
+            raise
+        raise local_file_error(error) from error
     except (ClientError, S3UploadFailedError, ParamValidationError) as error:
         raise explain(error) from error
 

@@ -77,3 +77,23 @@ def test_param_validation_is_an_input_error(creds):
 def test_explain_keeps_kit_errors():
     mine = KitError("x", "y")
     assert errors.explain(mine) is mine
+
+
+@pytest.mark.parametrize(
+    "make, said",
+    [
+        (lambda t: list((t / "no-videos-here").iterdir()), "does not exist"),
+        (lambda t: (t / "f.txt").write_text("x") and list((t / "f.txt").iterdir()), "is a file"),
+        (lambda t: t.joinpath("d").mkdir() or (t / "d").read_text(), "is a folder"),
+    ],
+    ids=["missing-folder", "file-for-folder", "folder-for-file"],
+)
+def test_a_steps_missing_path_is_an_input_error(tmp_path, make, said, reliability):
+    @errors.kit_step
+    def step():
+        return make(tmp_path)
+
+    with pytest.raises(InputError, match=said) as err:
+        step()
+    assert str(tmp_path) in err.value.what and err.value.fix
+    reliability["bad inputs rejected"] += 1
