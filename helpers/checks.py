@@ -32,6 +32,8 @@ _TOPIC_ARN = re.compile(
 _ROLE_ARN = re.compile(r"^arn:[\w-]+:iam::\d{12}:role/[\w+=,.@/-]+$")
 #: Keys of a loop's input that hold times or lengths of time (milliseconds): never negative.
 TIME_KEYS = ("start_ms", "end_ms", "duration_ms", "gap_ms", "peak_ms")
+#: Keys that hold counts: never negative.
+COUNT_KEYS = ("detections", "index", "count")
 
 
 def _is_number(value: Any) -> bool:
@@ -101,6 +103,16 @@ def _walk(value: Any, path: str) -> None:
                 raise InputError(
                     f"The loop's input has a negative time at `{where}` ({item})",
                     "times and durations are milliseconds from the start of the video, 0 or more",
+                )
+            if key == "confidence" and _is_number(item) and not 0 <= item <= 100:
+                raise InputError(
+                    f"The loop's input has confidence {item} at `{where}`",
+                    "confidences are percentages from 0 to 100, as Rekognition gives them",
+                )
+            if key in COUNT_KEYS and _is_number(item) and item < 0:
+                raise InputError(
+                    f"The loop's input has a negative count at `{where}` ({item})",
+                    "counts are 0 or more",
                 )
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):

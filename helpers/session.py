@@ -222,7 +222,11 @@ def _sdk_execution_role() -> str | None:
 
 
 def ensure_bucket(s3: Any, bucket: str, region: str, *, create: bool = True) -> None:
-    """Check that ``bucket`` exists in ``region``; create it there when missing and allowed."""
+    """Check that ``bucket`` exists in ``region``; create it there when missing and allowed.
+
+    The name is checked against S3's naming rules first (no call is made for a bad one).
+    """
+    check_bucket_name(bucket)
     try:
         location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
     except ClientError as err:

@@ -68,11 +68,13 @@ def test_loop_input_is_strict_json():
         (_doc(video={"s3_uri": "s3://b/k", "duration_ms": -1}), "video.duration_ms"),
         (_doc(items=[{"id": "a", "start_ms": 500, "end_ms": 100}]), "ends (100 ms) before"),
         (_doc(window={"start_ms": 9, "end_ms": 1, "index": 0, "count": 1}), "window ends"),
+        (_doc(items=[{"id": "a", "start_ms": 0, "end_ms": 10, "confidence": 101.0}]), "101.0"),
+        (_doc(items=[{"id": "a", "start_ms": 0, "end_ms": 10, "detections": -2}]), "count"),
         ('{"items": [], "video": {"duration_ms": NaN}}', "not strict JSON"),
         ("[1, 2]", "JSON object"),
     ],
     ids=["nan", "infinity", "deep", "negative-start", "negative-duration", "reversed",
-         "reversed-window", "nan-text", "not-object"],
+         "reversed-window", "confidence-over-100", "negative-count", "nan-text", "not-object"],
 )  # fmt: skip
 def test_loop_input_refuses(doc, said):
     with pytest.raises(InputError) as err:
