@@ -6,8 +6,10 @@ written for a workshop attendee, not for a stack-trace reader.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -64,6 +66,18 @@ class StateMissing(KitError):
     """A notebook needs something an earlier notebook records, and it is not recorded."""
 
 
+class StateCorrupt(KitError):
+    """The run's state file exists but is not the JSON object the kit writes."""
+
+
+class StateUnusable(KitError):
+    """The run's state file cannot be read or written (a folder, no permission, disk full)."""
+
+
+class ServiceUnreachable(KitError):
+    """AWS (or the offline stand-in) cannot be reached: the network or the server is gone."""
+
+
 # --- AWS errors, explained -----------------------------------------------------------------------
 
 THROTTLING = {
@@ -77,12 +91,67 @@ THROTTLING = {
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden"}
 
 
-def explain(error: Exception) -> KitError:
-    """A :class:`KitError` for a botocore ``ClientError``: what AWS refused, and what to do.
+def unreachable(error: Exception, doing: str = "the call") -> ServiceUnreachable:
+    """A :class:`ServiceUnreachable` for botocore's connection errors (no answer at all)."""
+    endpoint = getattr(error, "kwargs", {}).get("endpoint_url") or "AWS"
+    offline = "AWS_ENDPOINT_URL" in os.environ
+    where = "the offline stand-in" if offline else "AWS"
+    fix = (
+        "start the stand-in again (`make serve` or `make lab`) with the same port, then run the "
+        "cell again; what was recorded is kept"
+        if offline
+        else "check the network (and any proxy or VPC endpoint), then run the cell again; "
+        "nothing was lost: a job or loop that was started keeps running and is found again"
+    )
+    return ServiceUnreachable(
+        f"{where} did not answer during {doing} ({type(error).__name__} at {endpoint})", fix
+    )
 
-    boto3's transfer manager wraps the ClientError of a failed upload in S3UploadFailedError;
-    the ClientError inside is explained.
+
+def local_file_error(error: OSError) -> InputError:
+    """An :class:`InputError` for a local path that is missing, of the wrong kind or not ours."""
+    path = error.filename
+    if isinstance(error, FileNotFoundError):
+        what = f"`{path}` does not exist (looked for from {os.getcwd()})"
+        fix = "check the path in the parameters cell (paths are relative to the notebook)"
+    elif isinstance(error, NotADirectoryError):
+        what = f"`{path}` is a file where a folder was expected"
+        fix = "give the folder's path"
+    elif isinstance(error, IsADirectoryError):
+        what = f"`{path}` is a folder where a file was expected"
+        fix = "give the file's path"
+    else:
+        what = f"The kit may not read or write `{path}` ({error.strerror})"
+        fix = "check the file's permissions (chmod u+rw), or use a path in your home folder"
+    return InputError(what, fix)
+
+
+def _connection_errors() -> tuple[type[Exception], ...]:
+    from botocore import exceptions as bx
+
+    return (bx.EndpointConnectionError, bx.ConnectionError, bx.HTTPClientError)
+
+
+def explain(error: Exception) -> KitError:
+    """A :class:`KitError` for a botocore error: what AWS refused, and what to do.
+
+    ``ClientError`` (AWS answered no), connection errors (nobody answered: the network or the
+    stand-in is gone) and ``ParamValidationError`` (botocore refused a value before sending)
+    are explained. boto3's transfer manager wraps the ClientError of a failed upload in
+    S3UploadFailedError; the ClientError inside is explained.
     """
+    from botocore.exceptions import ParamValidationError
+
+    if isinstance(error, KitError):
+        return error
+    if isinstance(error, _connection_errors()):
+        return unreachable(error, getattr(error, "operation_name", "the call"))
+    if isinstance(error, ParamValidationError):
+        return InputError(
+            f"A value given to AWS has the wrong form: {error.kwargs.get('report', error)}",
+            'numbers are written without quotes (50, not "50"); fix the value in the '
+            "parameters cell and run the cell again; nothing was sent",
+        )
     inner = error.__cause__ or error.__context__
     if not hasattr(error, "response") and inner is not None and hasattr(inner, "response"):
         error = inner
@@ -121,17 +190,36 @@ def explain(error: Exception) -> KitError:
 
 def kit_step(function: Callable[P, T]) -> Callable[P, T]:
     """Decorate a notebook step: AWS's ClientErrors come out as explained :class:`KitError`."""
-    from boto3.exceptions import S3UploadFailedError
-    from botocore.exceptions import ClientError
 
     @functools.wraps(function)
     def step(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
+        with explained(function.__name__):
             return function(*args, **kwargs)
-        except (ClientError, S3UploadFailedError) as error:
-            raise explain(error) from error
 
     return step
+
+
+@contextlib.contextmanager
+def explained(doing: str = "the call") -> Iterator[None]:
+    """Turn AWS's and botocore's errors raised inside into explained :class:`KitError`.
+
+    ``with explained("waiting for the moderation job"): ...`` in a helper or a notebook cell:
+    a refused call, a value botocore refuses, or an endpoint that stopped answering comes out
+    as a KitError with what to do next.
+    """
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    try:
+        yield
+    except _connection_errors() as error:
+        raise unreachable(error, doing) from error
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as error:
+        if error.filename is None:
+            raise
+        raise local_file_error(error) from error
+    except (ClientError, S3UploadFailedError, ParamValidationError) as error:
+        raise explain(error) from error
 
 
 def show_readably() -> None:

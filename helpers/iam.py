@@ -8,6 +8,7 @@ notebook role's policy covers exactly the calls the kit makes.
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -55,9 +56,25 @@ def load(name: str) -> dict[str, Any]:
 
 def render(name: str, **values: str) -> dict[str, Any]:
     """A policy with ``${Partition}``, ``${Region}``, ``${Account}``, ``${Bucket}``,
-    ``${RoleArn}`` filled in. Raises KeyError naming a placeholder left without a value."""
+    ``${RoleArn}`` filled in. Raises KeyError naming a placeholder left without a value.
+
+    ``${FlowDefinitionRoleArn}`` (the role A2I's flow definition runs as) and
+    ``${NoticeRoleArn}`` (the role Rekognition assumes to publish job notices) default to
+    ``RoleArn``: give them when you use the separate roles ``templates/iam/README.md``
+    recommends, so the notebook role may pass exactly those.
+    """
     text = (IAM_DIR / name).read_text()
-    return json.loads(Template(text).substitute({"Partition": "aws", **values}))
+    if "RoleArn" in values:
+        values = {
+            "FlowDefinitionRoleArn": values["RoleArn"],
+            "NoticeRoleArn": values["RoleArn"],
+            **values,
+        }
+    policy = json.loads(Template(text).substitute({"Partition": "aws", **values}))
+    for statement in policy["Statement"]:
+        if isinstance(statement.get("Resource"), list):
+            statement["Resource"] = list(dict.fromkeys(statement["Resource"]))
+    return policy
 
 
 def actions(policy: dict[str, Any]) -> set[str]:
@@ -69,3 +86,50 @@ def actions(policy: dict[str, Any]) -> set[str]:
         granted = statement["Action"]
         out.update([granted] if isinstance(granted, str) else granted)
     return out
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _conditions_hold(conditions: dict[str, Any], context: dict[str, str]) -> bool:
+    """IAM's StringEquals / StringLike (and their ``IfExists`` forms) over ``context``."""
+    for operator, tests in conditions.items():
+        if_exists = operator.endswith("IfExists")
+        base = operator.removesuffix("IfExists")
+        if base not in ("StringEquals", "StringLike"):
+            raise ValueError(f"condition operator {operator} is not evaluated here")
+        for key, wanted in tests.items():
+            if key not in context:
+                if if_exists:
+                    continue
+                return False
+            value = context[key]
+            if base == "StringEquals" and value not in _listed(wanted):
+                return False
+            if base == "StringLike" and not any(fnmatchcase(value, w) for w in _listed(wanted)):
+                return False
+    return True
+
+
+def allows(
+    policy: dict[str, Any], action: str, resource: str, context: dict[str, str] | None = None
+) -> bool:
+    """Whether an Allow statement of ``policy`` grants ``action`` on ``resource``.
+
+    A small evaluator for the kit's own policies (and their tests): ``*`` and ``?`` wildcards
+    in actions and resources, StringEquals/StringLike conditions on ``context`` keys such as
+    ``s3:prefix`` or ``iam:PassedToService``. It has no Deny, NotAction or NotResource (the
+    kit's policies use none).
+    """
+    context = context or {}
+    for statement in policy["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        if not any(fnmatchcase(action, a) for a in _listed(statement["Action"])):
+            continue
+        if not any(fnmatchcase(resource, r) for r in _listed(statement["Resource"])):
+            continue
+        if _conditions_hold(statement.get("Condition", {}), context):
+            return True
+    return False

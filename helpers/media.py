@@ -26,6 +26,21 @@ def check_video_file(path: str | Path) -> Path:
     (H.264) and the duration (at most 6 h), and the size limit (10 GB).
     """
     p = Path(path).expanduser()
+    try:
+        str(p).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(p).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise InputError(
+            f"The name of `{shown}` is not UTF-8 text, so it cannot become an S3 key",
+            "rename the file (and its folders) with plain letters, digits, '-' and '_', "
+            "e.g. `mv` it in a terminal",
+        ) from None
+    if p.is_dir():
+        raise InputError(
+            f"`{p}` is a folder, not a video file",
+            "give one video file here, or use the folder helpers (check_video_folder) for a "
+            "folder of videos",
+        )
     if not p.is_file():
         raise InputError(
             f"Video file `{p}` does not exist",
@@ -48,11 +63,27 @@ def check_video_file(path: str | Path) -> Path:
             f"`{p.name}` is not an MP4, MOV or AVI file",
             "re-encode it as H.264 MP4 (e.g. ffmpeg -i in -c:v libx264 -c:a aac out.mp4)",
         )
-    meta = mp4.probe_file(p) if container in ("mp4", "mov") else None
+    meta = None
+    if container in ("mp4", "mov"):
+        problem = mp4.structure_problem(p)
+        if problem:
+            raise InputError(
+                f"`{p.name}` is not a whole MP4/MOV file: {problem}",
+                "copy or download it again (compare its size with the original), or re-encode "
+                "it: ffmpeg -i in -c:v libx264 -c:a aac out.mp4",
+            )
+        meta = mp4.probe_file(p)
     if meta and meta.get("Codec") not in (None, "h264"):
         raise InputError(
             f"`{p.name}` is encoded with {meta['Codec']}; Rekognition Video reads H.264 only",
             "re-encode it: ffmpeg -i in -c:v libx264 -c:a aac out.mp4",
+        )
+    if meta is not None and not meta.get("DurationMillis"):
+        raise InputError(
+            f"`{p.name}` lasts 0 seconds (its header gives no duration); there is nothing to "
+            "moderate",
+            "check the export: a recording that was stopped at once, or an export that failed, "
+            "gives such a file; export it again",
         )
     if meta and meta.get("DurationMillis", 0) > MAX_VIDEO_MS:
         hours = meta["DurationMillis"] / 3_600_000
@@ -61,6 +92,52 @@ def check_video_file(path: str | Path) -> Path:
             "cut it into parts of at most 6 hours and moderate each",
         )
     return p
+
+
+def check_video_folder(folder: str | Path) -> list[Path]:
+    """Every video of a local folder, each checked (:func:`check_video_file`), sorted by name.
+
+    Call it before the first upload: one bad video stops the batch before anything is sent,
+    with every bad file listed. Raises :class:`InputError` when the folder is missing, is a
+    file, has no videos, or has a video that Rekognition would refuse.
+    """
+    root = Path(folder).expanduser()
+    if not root.exists():
+        raise InputError(
+            f"The videos folder `{root}` does not exist (looked for from {Path.cwd()})",
+            "check the folder in the parameters cell (paths are relative to the notebook)",
+        )
+    if not root.is_dir():
+        raise InputError(
+            f"`{root}` is a file, not a folder of videos",
+            "give the folder that holds the videos, or upload one file with upload_video",
+        )
+    try:
+        entries = sorted(root.iterdir())
+    except PermissionError as err:
+        raise InputError(
+            f"The kit may not read the videos folder `{root}` ({err.strerror})",
+            "give yourself read access to it (chmod u+rx)",
+        ) from None
+    paths = [p for p in entries if p.suffix.lower() in VIDEO_SUFFIXES and not p.is_dir()]
+    if not paths:
+        raise InputError(
+            f"No video files in `{root}`",
+            f"put files ending in {', '.join(sorted(VIDEO_SUFFIXES))} there",
+        )
+    bad: list[str] = []
+    for p in paths:
+        try:
+            check_video_file(p)
+        except InputError as err:
+            bad.append(err.what)
+    if bad:
+        raise InputError(
+            f"{len(bad)} of the {len(paths)} videos in `{root}` cannot be moderated, so none "
+            f"was uploaded: " + "; ".join(bad),
+            "fix or remove those files, then run the cell again",
+        )
+    return paths
 
 
 def sha256_of(path: Path) -> str:

@@ -81,6 +81,43 @@ def _find_moov(fh: BinaryIO, size: int) -> bytes | None:
     return None
 
 
+def structure_problem(path: str | Path) -> str | None:
+    """What is wrong with an MP4/MOV file's top-level boxes, or None when they are whole.
+
+    A file cut short (an interrupted download or copy) has a last box that claims more bytes
+    than the file holds; a file with no ``moov`` box has no index, so nothing can play it.
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    offset, seen = 0, set()
+    with p.open("rb") as fh:
+        while offset < size:
+            fh.seek(offset)
+            header = fh.read(16)
+            if len(header) < 8:
+                return f"it ends with {len(header)} stray bytes after the last box"
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            if box_size == 1:
+                if len(header) < 16:
+                    return "it is cut short inside a box header"
+                box_size = struct.unpack(">Q", header[8:16])[0]
+            elif box_size == 0:
+                box_size = size - offset
+            if box_size < 8:
+                return f"its box at byte {offset:,} has an impossible size ({box_size})"
+            if offset + box_size > size:
+                missing = offset + box_size - size
+                return (
+                    f"it is cut short: its `{kind.decode('latin-1')}` box needs "
+                    f"{missing:,} more bytes than the file has"
+                )
+            seen.add(kind)
+            offset += box_size
+    if b"moov" not in seen:
+        return "it has no `moov` box (the index of its frames), so nothing can play it"
+    return None
+
+
 def probe_bytes(data: bytes) -> dict[str, Any] | None:
     """VideoMetadata-like facts from a whole file's bytes (None when there is no ``moov``)."""
     try:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers import segments, taxonomy
+from helpers import checks, segments, taxonomy
 from helpers.errors import InputError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -116,13 +116,19 @@ class RuleSet:
                 f"use only {', '.join(FILE_KEYS)}",
             )
         raw = data.get("categories", {})
-        if not isinstance(raw, Mapping) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in raw.values()
-        ):
+        if not isinstance(raw, Mapping):
             raise InputError(
                 "`categories` must map label names to minimum confidences",
                 'write e.g. {"Drinking": 80, "Weapons": 60}',
             )
+        for label, conf in raw.items():  # text, booleans, NaN: refused, as everywhere in the kit
+            try:
+                checks.number(conf, f"categories[{label!r}]", low=0, high=100)
+            except InputError as err:
+                raise InputError(
+                    f"`categories` must map label names to minimum confidences: {err.what}",
+                    err.fix,
+                ) from None
         raw_exclusions = data.get("exclusions", [])
         if isinstance(raw_exclusions, str) or not all(isinstance(x, str) for x in raw_exclusions):
             raise InputError(
@@ -144,6 +150,12 @@ class RuleSet:
                 merged.append(new)
                 conf = min(conf, categories[new])
             categories[new] = float(conf)
+        repeated = sorted({x for x in raw_exclusions if list(raw_exclusions).count(x) > 1})
+        if repeated:
+            raise InputError(
+                f"`exclusions` names {', '.join(map(repr, repeated))} more than once",
+                "name each excluded label once",
+            )
         exclusions = tuple(dict.fromkeys(v7(x) for x in raw_exclusions))
         if renamed:
             pairs = ", ".join(f"{a!r} → {b!r}" for a, b in renamed.items())
@@ -175,10 +187,26 @@ class RuleSet:
                 f"Rule file `{path}` not found", f"use a path or a preset: {', '.join(presets())}"
             )
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_repeats)
+        except UnicodeDecodeError as err:
+            raise InputError(
+                f"Rule file `{path}` is not UTF-8 text ({err.reason})",
+                "save it as UTF-8 (any editor's 'Save with encoding') and load it again",
+            ) from None
+        except _Repeated as err:
+            raise InputError(
+                f"Rule file `{path.name}` gives {err.args[0]!r} twice; JSON keeps only the last, "
+                "so one of the two would be silently ignored",
+                f"keep one entry for {err.args[0]!r} (with the threshold you mean)",
+            ) from None
         except json.JSONDecodeError as err:
             raise InputError(
                 f"Rule file `{path}` is not valid JSON ({err})", "fix the file and load it again"
+            ) from None
+        except OSError as err:
+            raise InputError(
+                f"Rule file `{path}` cannot be read ({err.strerror or err})",
+                "check the path and its permissions",
             ) from None
         try:
             return cls.from_dict(data)
@@ -221,6 +249,19 @@ class RuleSet:
             for x in self.exclusions
         ]
         return pd.DataFrame(rows, columns=["category", "level", "action", "min_confidence"])
+
+
+class _Repeated(ValueError):
+    """A JSON object of a rule file has a key twice (the key is the argument)."""
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Repeated(key)
+        out[key] = value
+    return out
 
 
 def presets() -> list[str]:

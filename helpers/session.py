@@ -16,10 +16,19 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
 
-from helpers.errors import ConfigurationError
-from helpers.names import new_run_id
+from helpers.errors import ConfigurationError, InputError, unreachable
+from helpers.names import check_bucket_name, check_region, check_run_id, new_run_id
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +110,41 @@ def connect(
     default ``sagemaker-<region>-<account>``, created when missing. The bucket must be in
     ``region`` (Rekognition cannot read a bucket of another region).
     """
-    bs = boto_session or boto3.Session(region_name=region)
-    region = region or bs.region_name
+    # Checked before any call: a region or bucket name AWS would refuse gives the fix here,
+    # not a botocore error (a trailing space in a region is an InvalidRegionError in botocore).
+    if region is not None:
+        check_region(region)
+    if bucket is not None:
+        check_bucket_name(bucket)
+    if run_id is not None:
+        check_run_id(run_id)
+    try:
+        bs = boto_session or boto3.Session(region_name=region)
+        region = region or bs.region_name
+    except BotoCoreError as err:  # a malformed region in the environment or ~/.aws/config
+        raise ConfigurationError(
+            f"The AWS configuration cannot be used: {err}",
+            "fix AWS_DEFAULT_REGION / AWS_REGION or the profile's region (no spaces, e.g. "
+            "us-east-1), or set `region` in the parameters cell",
+        ) from None
     if not region:
         raise ConfigurationError(
             "No AWS region is configured",
             "set `region` in the parameters cell, or AWS_DEFAULT_REGION in the environment",
         )
+    try:
+        check_region(region)
+    except InputError as err:
+        raise ConfigurationError(
+            f"The configured region: {err.what}",
+            "fix AWS_DEFAULT_REGION / AWS_REGION or the profile's region, or set `region` in "
+            "the parameters cell",
+        ) from None
     sts = bs.client("sts", region_name=region, config=RETRY_CONFIG)
     try:
         identity = sts.get_caller_identity()
+    except (EndpointConnectionError, BotoConnectionError, HTTPClientError) as err:
+        raise unreachable(err, "connecting (sts:GetCallerIdentity)") from None
     except NoCredentialsError:
         raise ConfigurationError(
             "No AWS credentials were found",
@@ -188,7 +222,11 @@ def _sdk_execution_role() -> str | None:
 
 
 def ensure_bucket(s3: Any, bucket: str, region: str, *, create: bool = True) -> None:
-    """Check that ``bucket`` exists in ``region``; create it there when missing and allowed."""
+    """Check that ``bucket`` exists in ``region``; create it there when missing and allowed.
+
+    The name is checked against S3's naming rules first (no call is made for a bad one).
+    """
+    check_bucket_name(bucket)
     try:
         location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
     except ClientError as err:

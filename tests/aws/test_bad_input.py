@@ -5,12 +5,14 @@ in step).
 """
 
 import json
+import math
+import os
 from pathlib import Path
 
 import boto3
 import pytest
 
-from helpers import media, moderation, mp4, names, review, session
+from helpers import checks, media, moderation, mp4, names, review, session
 from helpers.errors import ConfigurationError, InputError
 from helpers.offline import OfflineSettings, mocked
 from helpers.rules import RuleSet
@@ -38,6 +40,35 @@ def _file(tmp_path, name, data):
     return path
 
 
+def _folder(tmp_path, **files):
+    folder = tmp_path / "videos"
+    folder.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (folder / name.replace("_", "-")).write_bytes(data)
+    return folder
+
+
+def _non_utf8_name(tmp_path):
+    raw = os.path.join(os.fsencode(tmp_path), b"clip-\xe9t\xe9.mp4")  # Latin-1 bytes
+    with open(raw, "wb") as fh:
+        fh.write(SAMPLE.read_bytes())
+    return Path(os.fsdecode(raw))
+
+
+def _rule_file(tmp_path, text):
+    path = tmp_path / "rules.json"
+    path.write_text(text)
+    return path
+
+
+LOOP_INPUT = {
+    "schema": "x",
+    "video": {"title": "t", "s3_uri": "s3://b/k.mp4", "duration_ms": 10_000},
+    "items": [{"id": "a", "start_ms": 0, "end_ms": 1000, "confidence": 90.0}],
+    "rules": "lab-v7",
+}
+ROLE = "arn:aws:iam::123456789012:role/notices"
+
 CASES = {
     "missing-file": lambda s, t: media.upload_video(s, t / "nope.mp4"),
     "not-a-video": lambda s, t: media.upload_video(s, _file(t, "notes.txt", b"hello")),
@@ -60,6 +91,47 @@ CASES = {
         workteam_arn="w", task_ui_arn="u", role_arn="r", output_path="s3://b/o", task_count=5
     ),
     "unknown-category": lambda s, t: RuleSet.from_dict({"categories": {"Nudity Extreme": 80}}),
+    "zero-duration": lambda s, t: media.upload_video(s, _file(t, "empty.mp4", mp4.header_only(0))),
+    "truncated-mp4": lambda s, t: media.upload_video(
+        s, _file(t, "cut.mp4", SAMPLE.read_bytes()[: SAMPLE.stat().st_size // 2])
+    ),
+    "folder-one-bad": lambda s, t: media.check_video_folder(
+        _folder(t, good_mp4=SAMPLE.read_bytes(), bad_mp4=mp4.header_only(0))
+    ),
+    "missing-folder": lambda s, t: media.check_video_folder(t / "no-such-folder"),
+    "non-utf8-name": lambda s, t: media.upload_video(s, _non_utf8_name(t)),
+    "bucket-name": lambda s, t: session.connect(
+        bucket="My_Videos", run_id="bad02", boto_session=s.boto_session
+    ),
+    "region-space": lambda s, t: session.connect(
+        region="us-east-1 ", run_id="bad03", boto_session=s.boto_session
+    ),
+    "notice-region": lambda s, t: checks.notification_channel(
+        {
+            "SNSTopicArn": "arn:aws:sns:eu-west-1:123456789012:AmazonRekognition-vmk-x",
+            "RoleArn": ROLE,
+        },
+        s.region,
+    ),
+    "label-twice": lambda s, t: RuleSet.load(
+        _rule_file(t, '{"categories": {"Drinking": 80, "Weapons": 60, "Drinking": 95}}')
+    ),
+    "excluded-twice": lambda s, t: RuleSet.from_dict(
+        {"categories": {"Drinking": 80}, "exclusions": ["Smoking", "Smoking"]}
+    ),
+    "negative-duration": lambda s, t: checks.loop_input(
+        {**LOOP_INPUT, "video": {"s3_uri": "s3://b/k.mp4", "duration_ms": -1000}}
+    ),
+    "negative-gap": lambda s, t: checks.duration_ms(-1500, "gap_ms"),
+    "nan-in-loop-input": lambda s, t: checks.loop_input(
+        {**LOOP_INPUT, "items": [{**LOOP_INPUT["items"][0], "confidence": math.nan}]}
+    ),
+    "infinity-in-loop-input": lambda s, t: checks.loop_input(
+        {**LOOP_INPUT, "video": {"s3_uri": "s3://b/k.mp4", "duration_ms": math.inf}}
+    ),
+    "min-confidence-text": lambda s, t: checks.number("50", "min_confidence", low=0, high=100),
+    "task-count-text": lambda s, t: checks.number("2", "task_count", low=1, high=3, integer=True),
+    "gap-ms-text": lambda s, t: checks.number("1500", "gap_ms", low=0, integer=True),
     "answer-schema": lambda s, t: review.answers_frame(
         {
             "humanLoopName": "vmk-loop-x",
@@ -67,6 +139,13 @@ CASES = {
         }
     ),
 }
+
+
+#: Cases refused before any AWS call at all (not even a read).
+NO_CALL = {"zero-duration", "truncated-mp4", "folder-one-bad", "missing-folder", "non-utf8-name",
+           "bucket-name", "region-space", "notice-region", "label-twice", "excluded-twice",
+           "negative-duration", "negative-gap", "nan-in-loop-input", "infinity-in-loop-input",
+           "min-confidence-text", "task-count-text", "gap-ms-text"}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -77,6 +156,8 @@ def test_refused_with_a_fix_and_no_costly_call(kit, case, reliability):
         CASES[case](s, tmp_path)
     assert err.value.fix, "the error must say what to do next"
     assert not COSTLY & set(calls), f"{case} made {COSTLY & set(calls)}"
+    if case in NO_CALL:
+        assert calls == [], f"{case} called {calls} before refusing"
     reliability["bad inputs rejected"] += 1
 
 
