@@ -226,6 +226,12 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _arguments(parser)
+    args = parser.parse_args(argv)
+    return run(args.out, args.job_seconds, args.auto_review, given_parameters(args))
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "executed")
     parser.add_argument("--job-seconds", type=float, default=3.0)
     parser.add_argument("--auto-review", default="mixed", help="confirm, reject, mixed or off")
@@ -247,10 +253,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar=("NAME", "VALUE"),
         help="a parameter passed as text, unparsed (papermill's -r)",
     )
-    args = parser.parse_args(argv)
+
+
+def given_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``-p`` (parsed) and ``-r`` (as text) pairs of the command line; ``-r`` wins a tie."""
     parameters = {name: parameter_value(value) for name, value in args.parameters}
     parameters.update(dict(args.parameters_raw))
-    return run(args.out, args.job_seconds, args.auto_review, parameters)
+    return parameters
 
 
 if __name__ == "__main__":

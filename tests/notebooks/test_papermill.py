@@ -174,3 +174,16 @@ def test_papermill_finds_the_kits_engine_and_its_command_line_runs_it(tmp_path):
     assert stdout(book) == "61\n" and book["metadata"]["papermill"]["parameters"] == {
         "min_confidence": 60
     }
+
+
+def test_make_demo_params_reach_the_run_parsed_as_papermill_parses_them(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(demo, "run", lambda *args: seen.setdefault("parameters", args[3]) and 0)
+    argv = ["-p", "rules", "broadcast-standard", "-p", "min_confidence", "60"]
+    demo.main([*argv, "-p", "solve_exercises", "False", "-r", "video_title", "2024"])
+    assert seen["parameters"] == {
+        "rules": "broadcast-standard",
+        "min_confidence": 60,
+        "solve_exercises": False,
+        "video_title": "2024",
+    }
