@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml requirements.txt
 
 venv: $(STAMP)
 
+# Parameters for the notebooks, as papermill's command line takes them, each to the notebooks that
+# declare it: make demo PARAMS='-p rules broadcast-standard -p min_confidence 60'
 demo: $(STAMP)
-	$(PY) -m helpers.demo
+	$(PY) -m helpers.demo $(PARAMS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check helpers tests datasets notebooks benchmarks

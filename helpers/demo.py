@@ -1,8 +1,10 @@
 """Run the whole lab offline: ``python -m helpers.demo`` (what ``make demo`` does).
 
 Starts the offline stand-in for AWS, points every notebook kernel at it through the
-environment, executes the notebooks in order (:mod:`helpers.runner`: a fresh Jupyter kernel
-each) into ``executed/``, checks that no cell wrote an error, and prints a short summary.
+environment, executes the notebooks in order through papermill (:mod:`helpers.runner`: a fresh
+Jupyter kernel each) into ``executed/``, checks that no cell wrote an error, and prints a short
+summary. Parameters go in as with papermill's command line, ``-p name value``, each to the
+notebooks whose ``parameters`` cell declares it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,35 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+#: What ``make demo`` and the tests give the notebooks that declare it: the exercises solved.
+DEMO_PARAMETERS: dict[str, Any] = {"solve_exercises": True}
+
+
+def parameter_value(text: str) -> Any:
+    """A ``-p`` value read as papermill's command line reads it: True, False and None, then an
+    int, then a float, else the text itself."""
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def unknown_parameters(paths: list[Path], parameters: dict[str, Any]) -> list[str]:
+    """Lines naming each parameter that no notebook of ``paths`` declares, if there is one."""
+    from helpers import runner
+
+    known = {path.name: runner.declared(path) for path in paths}
+    everything = set().union(*known.values()) if known else set()
+    return [
+        f"Parameter `{name}` is declared by no notebook's parameters cell. "
+        f"Parameters the notebooks declare: {', '.join(sorted(everything)) or 'none'}."
+        for name in parameters
+        if name not in everything
+    ]
 
 
 def notebook_paths(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -108,8 +139,13 @@ def execute(
     quiet: bool = False,
     after_each: Any = None,
     stop_on_error: bool = True,
+    parameters: dict[str, Any] | None = None,
+    engine: str | None = "vmk",
 ) -> tuple[float, list[str], dict[str, Any], dict[str, float]]:
-    """Run ``paths`` in order against a fresh stand-in with ``settings`` (an OfflineSettings).
+    """Run ``paths`` in order through papermill against a fresh stand-in with ``settings`` (an
+    OfflineSettings). Each notebook gets those of ``parameters`` (by default
+    :data:`DEMO_PARAMETERS`) that its ``parameters`` cell declares. ``engine``: papermill's engine
+    (the kit's ``vmk``; None for papermill's default).
 
     Returns (seconds, problems, the run's state, seconds per notebook). Stops at the first
     notebook that raises; error outputs and stderr text of the others count as problems too.
@@ -144,7 +180,8 @@ def execute(
         server.warm_up()
         runner.prepare()
         started = time.monotonic()
-        runner.run(paths, out_dir, after_each=ended)
+        given = DEMO_PARAMETERS if parameters is None else parameters
+        runner.run(paths, out_dir, parameters=given, after_each=ended, engine=engine)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -154,12 +191,26 @@ def execute(
     return elapsed, problems, state, timings
 
 
-def run(out_dir: Path, job_seconds: float, auto_review: str) -> int:
-    """Execute every notebook against a fresh stand-in; return a process exit code."""
+def run(
+    out_dir: Path, job_seconds: float, auto_review: str, parameters: dict[str, Any] | None = None
+) -> int:
+    """Execute every notebook against a fresh stand-in; return a process exit code.
+
+    ``parameters`` are added to :data:`DEMO_PARAMETERS`; one that no notebook declares is refused
+    before anything runs.
+    """
     from helpers import offline
 
+    given = {**DEMO_PARAMETERS, **(parameters or {})}
+    paths = notebook_paths()
+    refused = unknown_parameters(paths, parameters or {})
+    if refused:
+        print("The demo did not start:")
+        for line in refused:
+            print(f"  - {line}")
+        return 2
     settings = offline.OfflineSettings(job_seconds=job_seconds, auto_review=auto_review)
-    elapsed, problems, state, _ = execute(notebook_paths(), out_dir, settings)
+    elapsed, problems, state, _ = execute(paths, out_dir, settings, parameters=given)
     print()
     if problems:
         print("The demo FAILED:")
@@ -175,11 +226,40 @@ def run(out_dir: Path, job_seconds: float, auto_review: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _arguments(parser)
+    args = parser.parse_args(argv)
+    return run(args.out, args.job_seconds, args.auto_review, given_parameters(args))
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "executed")
     parser.add_argument("--job-seconds", type=float, default=3.0)
     parser.add_argument("--auto-review", default="mixed", help="confirm, reject, mixed or off")
-    args = parser.parse_args(argv)
-    return run(args.out, args.job_seconds, args.auto_review)
+    parser.add_argument(
+        "-p",
+        "--parameters",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter for the notebooks that declare it, read as papermill's -p reads it",
+    )
+    parser.add_argument(
+        "-r",
+        "--parameters_raw",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter passed as text, unparsed (papermill's -r)",
+    )
+
+
+def given_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``-p`` (parsed) and ``-r`` (as text) pairs of the command line; ``-r`` wins a tie."""
+    parameters = {name: parameter_value(value) for name, value in args.parameters}
+    parameters.update(dict(args.parameters_raw))
+    return parameters
 
 
 if __name__ == "__main__":
