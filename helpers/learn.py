@@ -170,8 +170,7 @@ def consensus(frame: pd.DataFrame) -> pd.DataFrame:
         tally = fixes.setdefault(int(code), {})
         tally[fix] = tally.get(fix, 0) + 1
     out["corrected_category"] = [
-        max(fixes[k], key=lambda f, k=k: fixes[k][f]) if k in fixes else ""
-        for k in range(len(out))
+        max(fixes[k], key=lambda f, k=k: fixes[k][f]) if k in fixes else "" for k in range(len(out))
     ]
     return out
 

@@ -15,7 +15,12 @@ from helpers import learn
 from helpers.offline import truth
 
 #: category -> (true precision, flagged items per run)
-PRECISION = {"Alcohol": (0.9, 40), "Violence": (0.6, 25), "Gambling": (0.3, 15), "Hate Symbols": (0.75, 60)}
+PRECISION = {
+    "Alcohol": (0.9, 40),
+    "Violence": (0.6, 25),
+    "Gambling": (0.3, 15),
+    "Hate Symbols": (0.75, 60),
+}
 RUNS = 200
 
 

@@ -37,9 +37,11 @@ def test_corrected_inverts_symmetric_reviewer_error():
 
 def test_missing_columns_are_named(make_frame):
     with pytest.raises(InputError, match="confidence"):
-        learn.precision(make_frame([("a", "Alcohol", "Drinking", 90, "w", "violation")]).drop(
-            columns="confidence"
-        ))
+        learn.precision(
+            make_frame([("a", "Alcohol", "Drinking", 90, "w", "violation")]).drop(
+                columns="confidence"
+            )
+        )
 
 
 def test_consensus_majority_ties_escalate_and_extra_columns_are_kept_out(make_frame):
@@ -82,9 +84,11 @@ def test_precision_counts_one_verdict_per_item_and_leaves_out_audit_ties_and_uns
     assert table.loc["Alcohol", ["items", "confirmed"]].tolist() == [3, 2]
     assert table.loc["Alcohol", "precision"] == pytest.approx(2 / 3)
     assert table.loc["Violence", "confirmed"] == 0  # a wrong label is not a confirmed one
-    assert (table["low"] <= table["precision"]).all() and (table["precision"] <= table["high"]).all()
+    assert (table["low"] <= table["precision"]).all()
+    assert (table["precision"] <= table["high"]).all()
     banded = learn.precision(v, by_band=True)
-    assert set(zip(banded["category"], banded["band"].astype(str), banded["items"], strict=False)) == {
+    seen = zip(banded["category"], banded["band"].astype(str), banded["items"], strict=True)
+    assert set(seen) == {
         ("Alcohol", "80-90", 2),
         ("Alcohol", "90-100", 1),
         ("Violence", "70-80", 1),
@@ -132,10 +136,15 @@ def test_fleiss_kappa_known_example():
 
 def test_kappa_per_category_uses_cohen_for_two_and_fleiss_for_three(make_frame):
     two = make_frame(
-        [(f"i{k}", "Alcohol", "Drinking", 90, w, v) for k, (a, b) in enumerate(
-            [("violation", "violation")] * 3 + [("not_violation", "violation")]
-            + [("not_violation", "not_violation")] * 2
-        ) for w, v in (("w1", a), ("w2", b))]
+        [
+            (f"i{k}", "Alcohol", "Drinking", 90, w, v)
+            for k, (a, b) in enumerate(
+                [("violation", "violation")] * 3
+                + [("not_violation", "violation")]
+                + [("not_violation", "not_violation")] * 2
+            )
+            for w, v in (("w1", a), ("w2", b))
+        ]
     )
     table = learn.kappa(two)
     assert table.loc[0, "method"] == "Cohen" and table.loc[0, "items"] == 6
