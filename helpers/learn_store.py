@@ -9,17 +9,20 @@ from A2I's output in S3, for runs that were not exported.
 
 Why Parquet, and why fastparquet: the verdicts are a table that grows run by run and is read
 by column (category, confidence, verdict), which is what a columnar file is for; Parquet is the
-columnar format every data tool reads, typed (times stay times, booleans stay booleans) and
-compressed. pandas reads and writes it through an engine: pyarrow installs about 130 MB, which
-would take a third of the demo's 400 MB budget for one small table, while fastparquet (with
-cramjam for compression) is about 10 MB and writes the same standard files. pandas picks
-whichever engine is installed, so a user who has pyarrow reads the store just as well.
+columnar format every data tool reads (pandas with pyarrow, DuckDB, Spark), typed (booleans stay
+booleans, times stay times) and compressed. Writing it takes an engine: pyarrow installs about
+130 MB, a third of the demo's 400 MB budget for one small table, while fastparquet with cramjam
+and fsspec is about 16 MB and writes the same standard files. pandas 3 deprecates its own
+``engine="fastparquet"`` path, so the store calls fastparquet's API directly (``write`` and
+``ParquetFile``), which does not depend on that path. Times are stored as UTC without a zone
+(fastparquet's tz-aware path warns under pandas 3.1) and given back in UTC.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +56,7 @@ COLUMNS = [
     "submitted",
     "seconds_spent",
 ]
+TIMES = ("accepted", "submitted")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -133,6 +137,15 @@ def read_outputs(documents: Iterable[tuple[str, str, Any]]) -> Loaded:
     return Loaded(verdicts, pd.DataFrame(problems, columns=["source", "problem"]))
 
 
+def _fastparquet() -> Any:
+    """fastparquet, imported quietly (it warns about a pandas option when it loads)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import fastparquet
+
+    return fastparquet
+
+
 def check_run_id(run_id: str) -> str:
     """A run id usable as a folder name, or :class:`InputError`."""
     if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
@@ -149,21 +162,32 @@ def save_run(verdicts: pd.DataFrame, run_id: str, root: str | Path = DEFAULT_ROO
     folder.mkdir(parents=True, exist_ok=True)
     frame = verdicts.copy()
     frame["run"] = run_id
-    for name in ("accepted", "submitted"):
+    for name in TIMES:
         if name in frame:
-            frame[name] = pd.to_datetime(frame[name], utc=True)
+            frame[name] = pd.to_datetime(frame[name], utc=True).dt.tz_convert(None)
     for name in frame.columns:
-        if frame[name].dtype == "object" and name not in ("accepted", "submitted"):
+        if frame[name].dtype == "object" and name not in TIMES:
             frame[name] = frame[name].map(_text)
     path = folder / FILE_NAME
     tmp = folder / f".{FILE_NAME}.tmp"
-    frame.reset_index(drop=True).to_parquet(tmp, index=False)
+    _fastparquet().write(str(tmp), frame.reset_index(drop=True), compression="ZSTD")
     tmp.replace(path)
     return path
 
 
 def _text(value: Any) -> Any:
     return value if value is None or isinstance(value, str) else str(value)
+
+
+def read_run_file(path: str | Path) -> pd.DataFrame:
+    """One run's ``verdicts.parquet``, times in UTC."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        frame: pd.DataFrame = _fastparquet().ParquetFile(str(path)).to_pandas()
+    for name in TIMES:
+        if name in frame:
+            frame[name] = pd.to_datetime(frame[name]).dt.tz_localize("UTC")
+    return frame
 
 
 def load_results(root: str | Path = DEFAULT_ROOT) -> Loaded:
@@ -174,8 +198,8 @@ def load_results(root: str | Path = DEFAULT_ROOT) -> Loaded:
         stored = folder / FILE_NAME
         if stored.is_file():
             try:
-                frames.append(pd.read_parquet(stored).assign(run=folder.name))
-            except (OSError, ValueError) as err:
+                frames.append(read_run_file(stored).assign(run=folder.name))
+            except Exception as err:  # any unreadable file is listed, never hides the others
                 problems.append({"source": str(stored), "problem": f"unreadable: {err}"})
             continue
         files = sorted(folder.rglob("output.json"))
