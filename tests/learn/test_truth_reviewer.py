@@ -96,9 +96,7 @@ def test_accuracy_is_per_reviewer_and_seeded():
     assert verdicts(1, "s") == [flipped[t] for t in truths]  # accuracy 0: always wrong
     assert verdicts(7, "s") == verdicts(1, "s")  # workers beyond the list use its last entry
     # a reviewer at 0.8 errs on about a fifth of many items, the same ones for the same seed
-    many = [
-        truth.errs("seed", 0, f"i{k}", 0.8) for k in range(4000)
-    ]
+    many = [truth.errs("seed", 0, f"i{k}", 0.8) for k in range(4000)]
     assert 0.18 < sum(many) / len(many) < 0.22
     assert many == [truth.errs("seed", 0, f"i{k}", 0.8) for k in range(4000)]
 
