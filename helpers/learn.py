@@ -478,6 +478,8 @@ def audit_cost(
 def audit_summary(audit: pd.DataFrame) -> pd.DataFrame:
     """The audit sample per stratum: population, sampled and weight."""
     cols = ["category", "reason", "population"]
+    if audit.empty:
+        return pd.DataFrame(columns=[*cols, "sampled", "weight"])
     table = audit.groupby(cols, sort=False).agg(sampled=("id", "size")).reset_index()
     table["weight"] = table["population"] / table["sampled"]
     return table.sort_values(["category", "reason"], key=_category_order, ignore_index=True)
@@ -566,7 +568,9 @@ def suggest_thresholds(
 ) -> pd.DataFrame:
     """Per rule: the threshold that keeps ``recall`` of the confirmed violations, on the evidence.
 
-    ``recall`` 1.0 means "keep every confirmed violation". Evidence is every decided item
+    ``recall`` 1.0 means "keep every confirmed violation". A threshold is raised only as far as
+    the evidence shows review items it would spare, and lowered as far as the target needs.
+    Evidence is every decided item
     (majority verdict): reviewed items count once, audit items by their ``weight``. Items are
     grouped by the rule entry that decides their label (:func:`helpers.rules.decisions`), or by
     their top-level category when no rule covers them (audit evidence only).
@@ -603,6 +607,14 @@ def suggest_thresholds(
             note = "keeps the target on the evidence"
             if math.isnan(current):
                 note = "new rule: the audit found violations here"
+            elif suggested > current:
+                # raise only as far as the evidence shows a saving: just above the highest item
+                # it would no longer send to review (a higher value only adds risk)
+                spared = conf[(conf >= current) & (conf < suggested)]
+                if len(spared):
+                    suggested = min(suggested, float(math.floor(spared.max()) + 1))
+                else:
+                    suggested, note = current, "nothing to save on the evidence: kept as it is"
         else:
             suggested = current
             note = "no confirmed violation: kept as it is" if not math.isnan(current) else ""

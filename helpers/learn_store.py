@@ -21,6 +21,7 @@ and fsspec is about 16 MB and writes the same standard files. pandas 3 deprecate
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from collections.abc import Iterable
@@ -34,7 +35,7 @@ from helpers import answers
 from helpers.errors import InputError, KitError
 from helpers.review import answers_frame
 
-#: The store's default root, beside the notebooks' working directory.
+#: The store's default root, relative to the working directory (``VMK_RESULTS_DIR`` overrides).
 DEFAULT_ROOT = Path("results")
 FILE_NAME = "verdicts.parquet"
 #: Item fields copied from the loop input into every verdict row.
@@ -156,9 +157,16 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def save_run(verdicts: pd.DataFrame, run_id: str, root: str | Path = DEFAULT_ROOT) -> Path:
+def default_root(root: str | Path | None = None) -> Path:
+    """``root``, else ``$VMK_RESULTS_DIR``, else ``results`` in the working directory."""
+    if root:
+        return Path(root)
+    return Path(os.environ.get("VMK_RESULTS_DIR") or DEFAULT_ROOT)
+
+
+def save_run(verdicts: pd.DataFrame, run_id: str, root: str | Path | None = None) -> Path:
     """Write one run's verdicts to ``<root>/<run id>/verdicts.parquet`` (atomically)."""
-    folder = Path(root) / check_run_id(run_id)
+    folder = default_root(root) / check_run_id(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     frame = verdicts.copy()
     frame["run"] = run_id
@@ -190,9 +198,9 @@ def read_run_file(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def load_results(root: str | Path = DEFAULT_ROOT) -> Loaded:
+def load_results(root: str | Path | None = None) -> Loaded:
     """Every run in the store: ``verdicts.parquet``, or else the run's exported ``output.json``."""
-    root = Path(root)
+    root = default_root(root)
     frames, problems = [], []
     for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
         stored = folder / FILE_NAME

@@ -154,3 +154,19 @@ def test_an_unreadable_run_file_is_listed_and_the_other_runs_still_load(tmp_path
     assert set(loaded.verdicts["run"]) == {"good"}
     assert loaded.problems["source"].str.endswith("bad/verdicts.parquet").all()
     assert len(loaded.problems) == 1
+
+
+def test_a_threshold_is_raised_only_as_far_as_the_evidence_spares_items(make_frame):
+    rules = RuleSet.load("lab-v7")
+    rows = [
+        ("a", "Alcohol", "Drinking", 95.5, "w", "violation"),
+        ("b", "Alcohol", "Drinking", 96.0, "w", "violation"),
+        ("c", "Alcohol", "Drinking", 85.2, "w", "not_violation"),
+        ("d", "Alcohol", "Alcoholic Beverages", 97.0, "w", "violation"),
+    ]
+    table = learn.suggest_thresholds(make_frame(rows), rules).set_index("rule")
+    assert table.loc["Drinking", "suggested"] == 86  # just above the item it spares
+    assert table.loc["Drinking", ["saved", "violations_lost"]].tolist() == [1, 0]
+    # nothing below 97 to spare: raising Alcoholic Beverages would only add risk
+    assert table.loc["Alcoholic Beverages", "suggested"] == 80
+    assert "nothing to save" in table.loc["Alcoholic Beverages", "note"]
