@@ -222,9 +222,17 @@ def load_results(root: str | Path | None = None) -> Loaded:
 def read_s3_outputs(s3: Any, bucket: str, prefix: str, run: str = "") -> Loaded:
     """Verdicts from every ``output.json`` under ``s3://bucket/prefix`` (A2I's output layout:
     ``<prefix>/<flow definition>/YYYY/MM/DD/hh/mm/ss/<loop>/output.json``), paged."""
+    from botocore.exceptions import ClientError
+
     keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(o["Key"] for o in page.get("Contents", []) if o["Key"].endswith("output.json"))
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            contents = page.get("Contents", [])
+            keys.extend(o["Key"] for o in contents if o["Key"].endswith("output.json"))
+    except ClientError as err:
+        problem = f"cannot list it ({err.response['Error']['Code']}): check the bucket and role"
+        source = pd.DataFrame([{"source": f"s3://{bucket}/{prefix}", "problem": problem}])
+        return Loaded(pd.DataFrame(columns=COLUMNS), source)
 
     def documents() -> Iterable[tuple[str, str, Any]]:
         for key in sorted(keys):
