@@ -757,10 +757,13 @@ def precision_plot(table: pd.DataFrame, *, title: str | None = None) -> Any:
         'text-anchor="middle">precision</text>'
     )
     described = []
-    for k, (category, group) in enumerate(table.groupby("category", sort=False, observed=True)):
+    groups = list(table.groupby("category", sort=False, observed=True))
+    step = min(0.12, 0.6 / max(len(groups), 1))  # categories side by side within a band
+    for k, (category, group) in enumerate(groups):
         colour = _PALETTE[k % len(_PALETTE)]
         rows = zip(group["band"], group.itertuples(), strict=True)
-        points = [(bands.index(b), r) for b, r in rows]
+        shift = (k - (len(groups) - 1) / 2) * step
+        points = [(bands.index(b) + shift, r) for b, r in rows]
         path = " ".join(f"{x(i):.1f},{y(r.precision):.1f}" for i, r in points)
         body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         for i, r in points:
