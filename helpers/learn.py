@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers import pricing, segments, taxonomy
+from helpers import pricing, review, segments, taxonomy
 from helpers.errors import InputError
 from helpers.rules import RuleSet, decisions
 
@@ -533,7 +533,9 @@ def mark_audit(loop_inputs: Iterable[dict[str, Any]], audit: pd.DataFrame) -> li
     The reviewer's page ignores the field (the reviewer cannot tell audit items from others);
     the output's ``inputContent`` keeps it, which is how :func:`helpers.learn_store.
     verdicts_from_output` finds the audit items again. Each input also records the audit's
-    strata under ``"audit"`` (category, reason, population, sampled), for the weights.
+    strata under ``"audit"`` (category, reason, population, sampled), for the weights. Raises
+    :class:`InputError` if the marks take an input past A2I's size limit (plan the windows with
+    a little room, ``plan_loop_inputs(..., max_chars=...)``).
     """
     ids = set(audit["id"]) if len(audit) else set()
     strata = audit_summary(audit) if len(audit) else pd.DataFrame()
@@ -549,7 +551,9 @@ def mark_audit(loop_inputs: Iterable[dict[str, Any]], audit: pd.DataFrame) -> li
     out = []
     for doc in loop_inputs:
         items = [dict(item, audit=True) if item["id"] in ids else item for item in doc["items"]]
-        out.append({**doc, "items": items, "audit": {"strata": record}})
+        marked = {**doc, "items": items, "audit": {"strata": record}}
+        review.input_content(marked)  # the marks add a few characters: still within A2I's limit
+        out.append(marked)
     return out
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from learn_support import simulate
 
-from conftest import simulate
 from helpers import learn
 from helpers.offline import truth
 

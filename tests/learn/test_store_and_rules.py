@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pandas as pd
 import pytest
+from learn_support import sample_labels
 
 from helpers import learn, learn_store, tuner
 from helpers.errors import InputError
@@ -123,8 +124,6 @@ def test_precision_plot_is_svg_with_alt_text(sample):
 
 
 def test_audit_sample_is_stratified_seeded_and_shaped_like_review_items():
-    from test_truth_reviewer import sample_labels
-
     labels, rules = sample_labels(), RuleSet.load("lab-v7")
     flagged = tuner.tune(labels, rules, plot=False).items
     first = learn.audit_sample(labels, rules, 0.3, seed=5, flagged_items=flagged)

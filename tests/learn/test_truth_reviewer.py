@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from learn_support import sample_input
 
-from helpers import answers, learn, learn_store, moderation, review, segments
-from helpers.offline import OfflineSettings, mocked, recordings, reviewer, truth
+from helpers import answers, learn, learn_store, review
+from helpers.offline import OfflineSettings, mocked, reviewer, truth
 from helpers.offline.settings import AutoReviewPolicy, offline_role_arn
-from helpers.rules import RuleSet, apply_rules
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def sample_labels(stem: str = "moderation-sample") -> pd.DataFrame:
-    doc = json.loads((ROOT / "datasets" / "recordings" / f"{stem}.json").read_text())
-    return moderation.labels_frame(recordings.filter_rows(doc["ModerationLabels"], 50.0))
-
-
-def sample_input(rules: str = "lab-v7", audit_fraction: float = 0.0) -> tuple[dict, pd.DataFrame]:
-    labels = sample_labels()
-    ruleset = RuleSet.load(rules)
-    items = segments.review_items(apply_rules(labels, ruleset), 1500)
-    audit = (
-        learn.audit_sample(labels, ruleset, audit_fraction, seed=1, flagged_items=items)
-        if audit_fraction
-        else items.iloc[:0].assign(audit=True)
-    )
-    both = pd.concat([items, audit[items.columns]], ignore_index=True)
-    [doc] = review.plan_loop_inputs(
-        both,
-        video_s3_uri="s3://bucket/video-moderation-kit/run/videos/moderation-sample.mp4",
-        title="moderation-sample.mp4",
-        duration_ms=54_000,
-        rules_name=ruleset.name,
-    )
-    [doc] = learn.mark_audit([doc], audit)
-    return doc, audit
 
 
 def test_committed_truth_and_sample_reviews_are_current():
