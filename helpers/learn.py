@@ -646,9 +646,10 @@ def suggest_thresholds(
                 "note": note,
             }
         )
-    table = pd.DataFrame(rows)
-    if len(table):
-        table.insert(7, "saved", (table["items_now"] - table["items_suggested"]).round(1))
+    columns = ["rule", "current", "suggested", "evidence", "violations", "items_now"]
+    columns += ["items_suggested", "violations_lost", "recall", "note"]
+    table = pd.DataFrame(rows, columns=columns)
+    table.insert(7, "saved", (table["items_now"] - table["items_suggested"]).round(1))
     return table
 
 

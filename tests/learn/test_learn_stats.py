@@ -153,3 +153,27 @@ def test_kappa_per_category_uses_cohen_for_two_and_fleiss_for_three(make_frame):
     assert table.loc[0, "kappa"] == pytest.approx(learn.cohen_kappa(first, second))
     three = pd.concat([two, two[two.worker == "w1"].assign(worker="w3")])
     assert learn.kappa(three).loc[0, "method"] == "Fleiss"
+
+
+def test_no_verdicts_yet_gives_empty_tables_not_errors():
+    from helpers import learn_store
+    from helpers.rules import RuleSet
+
+    empty = learn_store.load_results("/nonexistent/results").verdicts
+    rules = RuleSet.load("lab-v7")
+    for table in (
+        learn.precision(empty),
+        learn.precision(empty, by_band=True),
+        learn.corrections(empty),
+        learn.kappa(empty),
+        learn.disagreements(empty),
+        learn.missed_violations(empty),
+        learn.suggest_thresholds(empty, rules),
+        learn.workload_table(empty, rules),
+    ):
+        assert table.empty
+    assert learn.precision_plot(learn.precision(empty, by_band=True)).info["categories"] == []
+    suggested = learn.suggested_rules(
+        learn.suggest_thresholds(empty, rules), rules, learn.provenance(empty)
+    )
+    assert suggested.categories == rules.categories

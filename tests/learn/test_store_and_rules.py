@@ -96,6 +96,9 @@ def test_suggested_rule_file_loads_in_the_tuner_with_its_provenance(tmp_path, sa
     assert loaded == suggested and loaded.name == "lab-v7-learned"
     for part in ("sample-run-1", "sample-run-2", source["date"], "56 verdicts", "recall 1"):
         assert part in loaded.description
+    # the rule tuner of notebook 4 takes it as it takes a preset
+    result = tuner.tune(sample_labels(), RuleSet.load(path), plot=False)
+    assert result.rules.name == "lab-v7-learned" and len(result.items) > 0
 
 
 def test_workload_table_and_widget_agree(sample):
