@@ -136,3 +136,23 @@ def test_stand_in_loop_with_audit_items_is_answered_and_read_back():
     # what the audit finds: violations the lab's rules let through (weapons, smoking, ...)
     missed = learn.missed_violations(verdicts)
     assert missed["violations"].sum() > 0
+
+
+def test_learn_reads_the_frame_of_helpers_review_verdicts_as_it_is():
+    from learn_support import sample_labels
+
+    from helpers import segments
+    from helpers.rules import RuleSet, apply_rules
+
+    items = segments.review_items(apply_rules(sample_labels(), RuleSet.load("lab-v7")), 1500)
+    [doc] = review.plan_loop_inputs(
+        items,
+        video_s3_uri="s3://b/moderation-sample.mp4",
+        title="moderation-sample.mp4",
+        duration_ms=54_000,
+        rules_name="lab-v7",
+    )
+    output = truth.output_document(doc, loop_name="loop", accuracies=(1.0,))
+    table = learn.precision(review.verdicts(items, output)).set_index("category")
+    assert table.loc["Alcohol", "precision"] == 1.0
+    assert table.loc["Non-Explicit Nudity of Intimate parts and Kissing", "precision"] == 0.0
