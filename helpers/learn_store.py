@@ -14,8 +14,8 @@ booleans, times stay times) and compressed. Writing it takes an engine: pyarrow 
 166 MB (a 55 MB wheel), 40 % of the demo's 400 MB budget for one small table, while fastparquet
 with cramjam and fsspec takes about 16 MB installed and writes the same standard files. pandas 3
 deprecates its own ``engine="fastparquet"`` path, so the store calls fastparquet's API directly
-(``write`` and ``ParquetFile``), which does not depend on that path. Times are stored as UTC without a zone
-(fastparquet's tz-aware path warns under pandas 3.1) and given back in UTC.
+(``write`` and ``ParquetFile``), which does not depend on that path. Times are stored as UTC
+without a zone (fastparquet's tz-aware path warns under pandas 3.1) and given back in UTC.
 """
 
 from __future__ import annotations
