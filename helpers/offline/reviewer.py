@@ -77,11 +77,20 @@ def review_items(items: list[dict[str, Any]], policy: AutoReviewPolicy) -> list[
     return out
 
 
-def answer_content(input_object: Any, policy: AutoReviewPolicy) -> dict[str, str]:
+def answer_content(
+    input_object: Any, policy: AutoReviewPolicy, *, worker: int = 0, seed: str = ""
+) -> dict[str, str]:
     """``humanAnswers[i].answerContent`` for a loop whose parsed input is ``input_object``.
 
     An input without an ``items`` list gets an answer with no items (and says so in ``notes``).
+    The ``truth`` policy answers as reviewer ``worker`` with the loop's ``seed``
+    (:mod:`helpers.offline.truth`).
     """
+    if policy is AutoReviewPolicy.TRUTH:
+        from helpers.offline import settings, truth
+
+        accuracies = settings.current_settings().reviewer_accuracy
+        return truth.answer_content(input_object, worker=worker, accuracies=accuracies, seed=seed)
     items = input_object.get("items") if isinstance(input_object, dict) else None
     notes = f"answered by the offline auto reviewer (policy {policy.value})"
     if not isinstance(items, list):

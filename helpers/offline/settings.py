@@ -70,12 +70,16 @@ class AutoReviewPolicy(str, Enum):
     * ``mixed`` — deterministic by a hash of the item id: mostly ``violation``, one in four
       ``not_violation`` (from three items on), and (with two items or more) exactly one
       ``wrong_category`` with a corrected v7 category;
+    * ``truth`` — answers from what the sample media really show (``datasets/truth.json``),
+      each reviewer right with its chance in ``OfflineSettings.reviewer_accuracy``
+      (:mod:`helpers.offline.truth`);
     * ``off`` — never answers; loops stay ``InProgress`` until stopped or expired.
     """
 
     CONFIRM = "confirm"
     REJECT = "reject"
     MIXED = "mixed"
+    TRUTH = "truth"
     OFF = "off"
 
     def __str__(self) -> str:
@@ -116,6 +120,9 @@ class OfflineSettings:
     max_concurrent_jobs: int = 20
     #: Gap tolerance (ms) of SEGMENTS aggregation; see :data:`DEFAULT_SEGMENT_GAP_MS`.
     segment_gap_ms: int = DEFAULT_SEGMENT_GAP_MS
+    #: ``truth`` policy: the chance each simulated reviewer (worker 0, 1, ...) is right; workers
+    #: beyond the list use its last entry.
+    reviewer_accuracy: tuple[float, ...] = (0.95, 0.8)
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, _coerce(name, value))
@@ -192,6 +199,15 @@ def _coerce(name: str, value: Any) -> Any:
             raise ValueError(f"auto_review must be one of {choices}, not {value!r}") from None
     if name == "recordings_dir":
         return Path(value)
+    if name == "reviewer_accuracy":
+        values = [value] if isinstance(value, (int, float, str)) else value
+        try:
+            out = tuple(float(v) for v in values if not isinstance(v, bool))
+        except (TypeError, ValueError):
+            out = ()
+        if not out or len(out) != len(values) or not all(0 <= v <= 1 for v in out):
+            raise ValueError(f"reviewer_accuracy must be chances from 0 to 1, not {value!r}")
+        return out
     if name in ("region", "workteam_name"):
         if not isinstance(value, str) or not value:
             raise ValueError(f"{name} must be a non-empty string, not {value!r}")
