@@ -118,15 +118,15 @@ def count_loops(items: pd.DataFrame, duration_ms: int, rules_name: str = "rules"
 
 
 def cost_table(duration_ms: int, loops: int, reviewers_per_loop: int = 1) -> pd.DataFrame:
-    """Rekognition per video minute and A2I per reviewed object, a total, and the price date."""
-    frame = pricing.estimate(duration_ms, loops=loops, reviewers_per_loop=reviewers_per_loop)
-    read_on = frame.attrs["read_on"]
-    total = {"step": "total", "unit": "", "quantity": "", "usd": frame["usd"].sum()}
-    out = pd.concat([frame.astype({"quantity": object}), pd.DataFrame([total])], ignore_index=True)
-    out["usd"] = out["usd"].round(4)
-    out["prices_read_on"] = read_on
-    out.attrs = {**frame.attrs}
-    return out
+    """A2I per reviewed object, a total, and the price date, in dollars.
+
+    Rekognition's row shows the video's minutes at no cost: notebook 2 billed them already.
+    """
+    frame = pricing.estimate(
+        duration_ms, loops=loops, reviewers_per_loop=reviewers_per_loop, moderated=True
+    )
+    frame["prices_read_on"] = frame.attrs["read_on"]
+    return frame
 
 
 def tune(
