@@ -265,8 +265,11 @@ class RuleTuner:
     @property
     def rules(self) -> RuleSet:
         """The rule set the controls describe (the starting one while nothing was changed)."""
-        chosen = {name: float(self.sliders[name].value) for name in self.picker.value}
-        return self.base.with_categories(chosen)
+        picked = set(self.picker.value)
+        # one order everywhere: the rule file's order, then added categories in taxonomy order
+        order = [n for n in self.base.categories if n in picked]
+        order += [n for n in self.picker.value if n not in self.base.categories]
+        return self.base.with_categories({n: float(self.sliders[n].value) for n in order})
 
     @property
     def gap_ms(self) -> int:
