@@ -269,7 +269,7 @@ def export_results(
     loop's output is saved as A2I wrote it (``raw/<loop>.json``, readable or not).
     ``verdicts.csv`` is then made from every raw file in the folder, so running clean up again
     after the loops are gone keeps what was exported; ``problems.csv`` lists the loops without
-    verdicts. Returns one row per file.
+    verdicts. Returns one row per file; ``attrs["folder"]`` is the folder's absolute path.
     """
     from helpers import loops
 
@@ -291,7 +291,9 @@ def export_results(
         what = f"{len(problems)} loop(s) without verdicts"
         written.append({"file": str(target / "problems.csv"), "what": what})
     log.info("exported %d loop output(s) to %s", len(raws), target)
-    return pd.DataFrame(written, columns=["file", "what"])
+    frame = pd.DataFrame(written, columns=["file", "what"])
+    frame.attrs["folder"] = str(target.resolve())
+    return frame
 
 
 def left_behind(frame: pd.DataFrame, run_id: str) -> str | pd.DataFrame:
