@@ -232,9 +232,10 @@ def request_token(run_id: str, video_sha256: str, min_confidence: float) -> str:
 
 def first_page_summary(page: dict[str, Any]) -> dict[str, Any]:
     """The fields of a GetContentModeration answer a person reads first (labels left out)."""
-    keys = ("JobStatus", "StatusMessage", "ModerationModelVersion", "VideoMetadata", "NextToken")
+    keys = ("JobStatus", "StatusMessage", "ModerationModelVersion", "VideoMetadata")
     summary = {key: page[key] for key in keys if key in page}
     summary["ModerationLabels"] = f"{len(page.get('ModerationLabels', []))} on this page"
+    summary["NextToken"] = page.get("NextToken")  # None: this page is the last one
     return summary
 
 
