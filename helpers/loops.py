@@ -167,7 +167,7 @@ def stop_superseded(
         if state == "InProgress":
             a2i.stop_human_loop(HumanLoopName=name)
             action = "stopped: not answered, replaced by the new review"
-            log.warning("stopped human loop %s: not answered yet, replaced by the new one", name)
+            log.info("stopped human loop %s: not answered yet, replaced by the new one", name)
         elif state == "Completed":
             action = "kept: answered, its verdicts are read in notebook 5"
         else:

@@ -161,7 +161,7 @@ def start_review(session, items, rule_set):
     )
     started = start_loops(session, requests)
     state.record("review", {"loops": started, "items": len(items)})
-    loops.stop_superseded(
+    superseded = loops.stop_superseded(
         session.sagemaker, session.a2i, session.run_id, video["s3_uri"], keep=started
     )
     rows = [
@@ -172,7 +172,9 @@ def start_review(session, items, rule_set):
         }
         for r in requests
     ]
-    return pd.DataFrame(rows, columns=["HumanLoopName", "HumanLoopStatus", "items"])
+    frame = pd.DataFrame(rows, columns=["HumanLoopName", "HumanLoopStatus", "items"])
+    frame.attrs["superseded"] = superseded  # what notebook 4's cell shows
+    return frame
 
 
 @kit_step

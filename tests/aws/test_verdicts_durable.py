@@ -64,6 +64,9 @@ def test_retune_then_clean_up_keeps_and_exports_the_first_loops_verdicts(aws, se
     assert steps.leftovers(session).empty
     kept = steps.clean_up(session, dry_run=True)
     assert len(kept) == len(first + second) and kept["action"].str.startswith("keep").all()
+    assert cleanup.left_behind(kept, session.run_id) == (
+        f"Nothing of run keep01 is left behind; {len(kept)} answer file(s) stay in S3 as asked."
+    )
     # running clean up (and its export) again loses nothing already exported
     _export_and_clean(session, tmp_path / "results")
     assert (target / "verdicts.csv").read_text() == saved
@@ -74,8 +77,10 @@ def test_retune_stops_the_unanswered_loop_and_says_so(aws, session):
     rules, _, items = until_items(session)
     first = steps.start_review(session, items, rules)["HumanLoopName"].tolist()
     broad = RuleSet.load("broadcast-standard")
-    steps.start_review(session, steps.review_items(session, broad)[1], broad)
+    again = steps.start_review(session, steps.review_items(session, broad)[1], broad)
     assert loops.status(session.a2i, first[0]) in ("Stopping", "Stopped")
+    said = again.attrs["superseded"].set_index("HumanLoopName")
+    assert said.loc[first[0], "action"].startswith("stopped: not answered")
     found = steps.read_outputs(session)
     problems = found.problems.set_index("HumanLoopName")
     assert "stopped" in problems.loc[first[0], "problem"]
