@@ -137,7 +137,7 @@ def input_content(loop_input: dict[str, Any], max_chars: int = MAX_INPUT_CHARS) 
     if len(text) > max_chars:
         raise InputError(
             f"The review input is {len(text):,} characters; A2I takes at most {max_chars:,}",
-            "split the review into time windows with plan_loop_inputs (lab.start_review does)",
+            "split the review into time windows with plan_loop_inputs (loops.requests does)",
         )
     return text
 
