@@ -3,18 +3,24 @@
 Resources are found by name prefix (every kit name starts ``vmk-<purpose>-<run id>``) and S3
 objects by the run's key prefix, so teardown works from a fresh kernel after a crash. In-flight
 human loops are stopped before their flow definition is deleted (A2I refuses otherwise).
+
+The reviewers' work is kept: :func:`export_results` first writes every completed loop's
+verdicts and raw output.json to ``results/<run id>/``, and A2I's output in S3 (the run's
+``a2i-output/`` keys) stays unless ``delete_answers=True`` is given; the dry run lists it.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers import cors, notify
+from helpers.errors import kit_step
 from helpers.names import NAME_PREFIX
 from helpers.waiting import Backoff, wait_until
 
@@ -47,8 +53,12 @@ def teardown(
     timeout: float = 600.0,
     sns: Any = None,
     sqs: Any = None,
+    delete_answers: bool = False,
 ) -> pd.DataFrame:
     """Delete the run's human loops, flow definitions, task UIs, S3 objects and CORS rule.
+
+    A2I's output (keys with ``/a2i-output/``) is kept and listed with the action ``keep``,
+    unless ``delete_answers=True``: export it first (:func:`export_results`).
 
     ``run_id=None`` removes what every run of the kit left in this account and region.
     With ``dry_run=True`` nothing is changed and the frame lists what would be deleted.
@@ -82,7 +92,7 @@ def teardown(
             actions.append(Action("human task UI", name, "delete", not dry_run))
 
     prefix = f"video-moderation-kit/{run_id}/" if run_id else "video-moderation-kit/"
-    actions.extend(_remove_objects(s3, bucket, prefix, dry_run))
+    actions.extend(_remove_objects(s3, bucket, prefix, dry_run, delete_answers))
     if sns is not None and sqs is not None:
         for name in notify.delete_notices(sns, sqs, run_id, dry_run=dry_run):
             kind = "SNS topic" if name.startswith("arn:") else "SQS queue"
@@ -161,7 +171,14 @@ def _remove_flow(sagemaker: Any, name: str, dry_run: bool, timeout: float) -> Ac
     return Action("flow definition", name, "delete", True)
 
 
-def _remove_objects(s3: Any, bucket: str, prefix: str, dry_run: bool) -> list[Action]:
+ANSWERS_PART = "/a2i-output/"
+#: The :func:`inventory` key of A2I's output objects, which clean up keeps unless asked.
+ANSWERS_KEPT = "A2I answers kept in S3"
+
+
+def _remove_objects(
+    s3: Any, bucket: str, prefix: str, dry_run: bool, delete_answers: bool = True
+) -> list[Action]:
     try:
         objects = _paginate(s3, "list_objects_v2", "Contents", Bucket=bucket, Prefix=prefix)
     except ClientError as err:
@@ -169,13 +186,19 @@ def _remove_objects(s3: Any, bucket: str, prefix: str, dry_run: bool) -> list[Ac
             return []
         raise
     keys = [o["Key"] for o in objects]
+    kept = [] if delete_answers else [k for k in keys if ANSWERS_PART in k]
+    keys = [k for k in keys if k not in set(kept)]
+    keep = [
+        Action("S3 object (answers)", f"s3://{bucket}/{k}", "keep (delete_answers=True)")
+        for k in kept
+    ]
     if keys and not dry_run:
         for start in range(0, len(keys), 1000):
             chunk = keys[start : start + 1000]
             s3.delete_objects(
                 Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
             )
-    return [Action("S3 object", f"s3://{bucket}/{k}", "delete", not dry_run) for k in keys]
+    return [Action("S3 object", f"s3://{bucket}/{k}", "delete", not dry_run) for k in keys] + keep
 
 
 def inventory(
@@ -184,7 +207,8 @@ def inventory(
     """How many resources of every kit run exist in the account and region, by kind.
 
     Counts by the kit's name prefixes, in every bucket, so a test can check that teardown left
-    nothing behind whatever failed before it.
+    nothing behind whatever failed before it. A2I's answers, kept on purpose, are counted apart
+    (:data:`ANSWERS_KEPT`).
     """
     flows = [
         f
@@ -207,25 +231,79 @@ def inventory(
         for u in _paginate(sagemaker, "list_human_task_uis", "HumanTaskUiSummaries")
         if u["HumanTaskUiName"].startswith(f"{NAME_PREFIX}-")
     ]
-    objects = 0
+    objects = answers = 0
     for bucket in s3.list_buckets().get("Buckets", []):
-        objects += len(
-            _paginate(
+        keys = [
+            o["Key"]
+            for o in _paginate(
                 s3,
                 "list_objects_v2",
                 "Contents",
                 Bucket=bucket["Name"],
                 Prefix="video-moderation-kit/",
             )
-        )
+        ]
+        objects += len(keys)
+        answers += sum(ANSWERS_PART in k for k in keys)
     counts = {
         "human task UIs": len(uis),
         "flow definitions": len(flows),
         "human loops": loops,
-        "S3 objects": objects,
+        "S3 objects": objects - answers,
+        ANSWERS_KEPT: answers,
     }
     if sns is not None and sqs is not None:
         counts["notice topics and queues"] = len(
             notify.delete_notices(sns, sqs, None, dry_run=True)
         )
     return counts
+
+
+@kit_step
+def export_results(
+    sagemaker: Any, a2i: Any, s3: Any, run_id: str, folder: str | Path = "results"
+) -> pd.DataFrame:
+    """Write the run's verdicts and raw output.json files to ``<folder>/<run id>/``.
+
+    Every loop of the run is found from A2I (:func:`helpers.loops.of_run`) and every completed
+    loop's output is saved as A2I wrote it (``raw/<loop>.json``, readable or not).
+    ``verdicts.csv`` is then made from every raw file in the folder, so running clean up again
+    after the loops are gone keeps what was exported; ``problems.csv`` lists the loops without
+    verdicts. Returns one row per file; ``attrs["folder"]`` is the folder's absolute path.
+    """
+    from helpers import loops
+
+    names = list(loops.of_run(sagemaker, a2i, run_id)["HumanLoopName"])
+    found = loops.read(s3, a2i, names)
+    target = Path(folder) / run_id
+    (target / "raw").mkdir(parents=True, exist_ok=True)
+    for name, body in found.raw.items():
+        (target / "raw" / f"{name}.json").write_bytes(body)
+    raws = sorted((target / "raw").glob("*.json"))
+    outputs, unreadable = loops.parse_outputs({p.stem: p.read_bytes() for p in raws})
+    written = [{"file": str(p), "what": f"output.json of {p.stem}"} for p in raws]
+    frame = loops.verdicts(outputs)
+    frame.to_csv(target / "verdicts.csv", index=False)
+    written.append({"file": str(target / "verdicts.csv"), "what": f"{len(frame)} verdict rows"})
+    if names or not (target / "problems.csv").exists():
+        problems = pd.concat([found.problems, unreadable]).drop_duplicates("HumanLoopName")
+        problems.to_csv(target / "problems.csv", index=False)
+        what = f"{len(problems)} loop(s) without verdicts"
+        written.append({"file": str(target / "problems.csv"), "what": what})
+    log.info("exported %d loop output(s) to %s", len(raws), target)
+    frame = pd.DataFrame(written, columns=["file", "what"])
+    frame.attrs["folder"] = str(target.resolve())
+    return frame
+
+
+def left_behind(frame: pd.DataFrame, run_id: str) -> str | pd.DataFrame:
+    """What a dry run still finds, or a sentence when nothing billable or named is left.
+
+    Kept answers (A2I's output in S3, kept on purpose) do not count as left behind.
+    """
+    rest = frame[~frame["action"].str.startswith("keep")]
+    if rest.empty:
+        kept = len(frame) - len(rest)
+        tail = f"; {kept} answer file(s) stay in S3 as asked" if kept else ""
+        return f"Nothing of run {run_id} is left behind{tail}."
+    return rest

@@ -56,3 +56,26 @@ def remove_cors(s3: Any, bucket: str, *, dry_run: bool = False) -> bool:
         else:
             s3.delete_bucket_cors(Bucket=bucket)
     return True
+
+
+def portal_origins(portal_url: str) -> list[str]:
+    """The origins the kit's rule allows: the worker portal's and A2I's template preview.
+
+    An origin is scheme, host and port only: the offline portal's URL also has a path, which an
+    origin never carries.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(portal_url)
+    return [f"{parts.scheme}://{parts.netloc}", PREVIEW_ORIGIN]
+
+
+def allow_portal(
+    s3: Any, bucket: str, portal_url: str, *, allow_any_origin: bool = False
+) -> dict[str, Any]:
+    """Add the narrowest rule that lets the worker portal read the video (GET and HEAD).
+
+    ``allow_any_origin=True`` uses the lab's ``*`` instead, only when asked for (for example
+    when a corporate proxy rewrites the portal's origin).
+    """
+    return apply_cors(s3, bucket, ["*"] if allow_any_origin else portal_origins(portal_url))

@@ -80,6 +80,7 @@ def summary(state: dict[str, Any]) -> list[str]:
     first = state.get("review", {})
     many = state.get("many_review", {})
     verdicts = state.get("results", {})
+    exported = state.get("exported", {})
 
     def read_back(loops: list[str]) -> int:
         return sum(int(verdicts.get(name, 0)) for name in loops)
@@ -102,6 +103,8 @@ def summary(state: dict[str, Any]) -> list[str]:
         f"many videos:         {many.get('videos', '?')} videos, {many.get('items', '?')} items "
         f"in {len(many.get('loops', []))} loop(s), "
         f"{read_back(many.get('loops', []))} verdicts read back",
+        f"verdicts exported:   {exported.get('files', '?')} file(s) to "
+        f"{exported.get('folder', '?')} (A2I's answers kept in S3)",
         f"cleaned up:          {state.get('cleanup', {}).get('deleted', '?')} resources deleted",
     ]
     return lines

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import taxonomy
-from helpers.errors import InputError, ModerationJobFailed
+from helpers.errors import InputError, ModerationJobFailed, kit_step
 from helpers.notify import Inbox
 from helpers.progress import Progress
 from helpers.waiting import MODERATION_BACKOFF, Backoff, wait_until
@@ -209,6 +209,34 @@ def fetch_labels(
             df.attrs["model_version"],
         )
     return df
+
+
+@kit_step
+def all_labels(rekognition: Any, job_id: str, **kwargs: Any) -> pd.DataFrame:
+    """Every label of a finished job: GetContentModeration's pages, following ``NextToken``.
+
+    The lab reads the first page only (at most 1,000 labels), so a long video loses labels.
+    ``kwargs`` go to :func:`fetch_labels` (``aggregate_by``, ``page_size``).
+    """
+    return fetch_labels(rekognition, job_id, **kwargs)
+
+
+def request_token(run_id: str, video_sha256: str, min_confidence: float) -> str:
+    """A ClientRequestToken from the run, the video and the threshold (1-64 characters).
+
+    Starting the job again with the same token returns the same JobId instead of a second,
+    billed job; another video or threshold gets another token, hence another job.
+    """
+    return f"{run_id}-{video_sha256[:16]}-{round(float(min_confidence) * 100)}"
+
+
+def first_page_summary(page: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a GetContentModeration answer a person reads first (labels left out)."""
+    keys = ("JobStatus", "StatusMessage", "ModerationModelVersion", "VideoMetadata")
+    summary = {key: page[key] for key in keys if key in page}
+    summary["ModerationLabels"] = f"{len(page.get('ModerationLabels', []))} on this page"
+    summary["NextToken"] = page.get("NextToken")  # None: this page is the last one
+    return summary
 
 
 def labels_frame(items: list[dict[str, Any]]) -> pd.DataFrame:

@@ -44,9 +44,15 @@ class SvgFigure:
     height: int
     #: What the figure shows, for tests and captions (counts, drawn runs, lanes).
     info: dict[str, object] = field(default_factory=dict)
+    #: The figure's alternative text: what a person who cannot see it should know.
+    alt: str = ""
 
     def _repr_svg_(self) -> str:
         return self.svg
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        """The SVG (which carries the alternative text) and the text itself as plain text."""
+        return {"image/svg+xml": self.svg, "text/plain": self.alt or self.title}
 
     def to_svg(self) -> bytes:
         """The figure as UTF-8 SVG bytes (for files and image widgets)."""
@@ -66,21 +72,44 @@ def _categories(*frames: pd.DataFrame | None) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def _short(name: str, width: int = 28) -> str:
-    return name if len(name) <= width else name[: width - 1] + "…"
+def _wrap(name: str, width: int = 26) -> list[str]:
+    """A category name in lines of at most about ``width`` characters (whole words kept)."""
+    import textwrap
+
+    return textwrap.wrap(name, width, break_long_words=False) or [name]
+
+
+def _label(name: str, x: float, middle: float) -> str:
+    """A right-aligned category name centred on ``middle``, wrapped over lines, never cut."""
+    lines = _wrap(name)
+    size = 12 if len(lines) == 1 else 11
+    first = middle + 4 - (len(lines) - 1) * size / 2
+    spans = "".join(
+        f'<tspan x="{_num(x)}" y="{_num(first + k * size)}">{escape(line)}</tspan>'
+        for k, line in enumerate(lines)
+    )
+    return f'<text text-anchor="end" font-size="{size}">{spans}</text>'
 
 
 def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _document(width: int, height: int, title: str, body: list[str]) -> str:
+def _document(width: int, height: int, title: str, body: list[str], alt: str = "") -> str:
+    alt = alt or title
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" {_FONT} role="img" aria-label="{escape(title)}">'
+        f'viewBox="0 0 {width} {height}" {_FONT} role="img" aria-label="{escape(alt)}">'
+        f"<title>{escape(title)}</title><desc>{escape(alt)}</desc>"
         f'<rect width="{width}" height="{height}" fill="#fff"/>'
         f'<text x="8" y="20" font-size="14">{escape(title)}</text>' + "".join(body) + "</svg>"
     )
+
+
+def _per_category(counts: pd.Series) -> str:
+    """``Alcohol 68, Violence 35`` (largest first), for alternative texts."""
+    ordered = counts[counts > 0].sort_values(ascending=False, kind="stable")
+    return ", ".join(f"{cat} {int(n):,}" for cat, n in ordered.items()) or "none"
 
 
 def _clock(seconds: float) -> str:
@@ -91,10 +120,25 @@ def _clock(seconds: float) -> str:
 
 
 def _time_ticks(end_s: float) -> list[float]:
+    """Round ticks from 0, and the end itself (the axis ends at the video's duration)."""
     for step in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200):
         if end_s / step <= 10:
-            return [float(t) for t in np.arange(0, end_s + 1e-9, step)]
-    return [float(t) for t in np.linspace(0, end_s, 6)]
+            ticks = [float(t) for t in np.arange(0, end_s + 1e-9, step)]
+            break
+    else:
+        ticks = [float(t) for t in np.linspace(0, end_s, 6)]
+    if end_s - ticks[-1] < 0.4 * (ticks[1] - ticks[0] if len(ticks) > 1 else end_s):
+        ticks = ticks[:-1]  # too close to the end's own tick to be read
+    return [*ticks, float(end_s)]
+
+
+def _count_ticks(top: int) -> list[int]:
+    """Round numbers from 0 to at most ``top`` for a count axis (about five of them)."""
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000):
+        if top / step <= 6:
+            return list(range(0, top + 1, step))
+    step = 10 ** (len(str(top)) - 1)
+    return list(range(0, top + 1, step))
 
 
 def _confidence_bucket(conf: np.ndarray) -> np.ndarray:
@@ -143,7 +187,8 @@ def timeline(
     lane_h = 36
     height = _TOP + lane_h * max(len(cats), 1) + _BOTTOM
     plot_w = WIDTH - _LEFT - _RIGHT
-    end_s = max((duration_ms or _last_ms(labels, items)) / 1000, 1.0)
+    known = (labels.attrs.get("video") or {}).get("DurationMillis")
+    end_s = max((duration_ms or known or _last_ms(labels, items)) / 1000, 1.0)
 
     def x(seconds: np.ndarray | float) -> np.ndarray:
         return _LEFT + np.asarray(seconds, dtype=float) / end_s * plot_w
@@ -155,8 +200,7 @@ def timeline(
         body.append(
             f'<rect class="lane" data-category="{escape(cat)}" x="{_LEFT}" y="{top}" '
             f'width="{plot_w}" height="{lane_h}" fill="{shade}"/>'
-            f'<text x="{_LEFT - 6}" y="{top + lane_h / 2 + 4}" text-anchor="end">'
-            f"{escape(_short(cat))}</text>"
+            + _label(cat, _LEFT - 6, top + lane_h / 2)
         )
     axis_y = _TOP + lane_h * max(len(cats), 1)
     for t in _time_ticks(end_s):
@@ -227,7 +271,18 @@ def timeline(
         counts += f", {len(items):,} review items"
     text = title or f"Moderation labels over time: {counts}"
     info = {"lanes": cats, "runs": runs, "items": boxes, "end_s": end_s}
-    return SvgFigure(_document(WIDTH, height, text, body), text, WIDTH, height, info)
+    per = labels["category"].astype(str).value_counts() if len(labels) else pd.Series(dtype=int)
+    alt = (
+        f"Timeline of {counts} over the video's {_clock(end_s)}, one row per top-level "
+        f"category; detections per category: {_per_category(per)}."
+    )
+    if items is not None and len(items):
+        spans = "; ".join(
+            f"{i.label} {_clock(i.start_ms / 1000)}–{_clock(i.end_ms / 1000)}"
+            for i in items.head(10).itertuples()
+        )
+        alt += f" Review items: {spans}{' and more' if len(items) > 10 else ''}."
+    return SvgFigure(_document(WIDTH, height, text, body, alt), text, WIDTH, height, info, alt)
 
 
 def _confidence_legend(axis_y: int) -> list[str]:
@@ -288,10 +343,7 @@ def category_summary(
     body: list[str] = []
     for row, cat in enumerate(cats):
         top = _TOP + row * group_h
-        body.append(
-            f'<text x="{_LEFT - 6}" y="{top + group_h / 2 + 4}" text-anchor="end">'
-            f"{escape(_short(cat))}</text>"
-        )
+        body.append(_label(cat, _LEFT - 6, top + group_h / 2))
         for k, name in enumerate(series):
             value = int(counts[name][cat])
             width = value / top_count * plot_w
@@ -305,8 +357,17 @@ def category_summary(
     axis_y = _TOP + group_h * max(len(cats), 1)
     body.append(
         f'<line x1="{_LEFT}" x2="{_LEFT}" y1="{_TOP}" y2="{axis_y}" stroke="#57606a"/>'
-        f'<text x="{_LEFT + plot_w / 2}" y="{height - 10}" text-anchor="middle">count</text>'
+        f'<line x1="{_LEFT}" x2="{_LEFT + plot_w}" y1="{axis_y}" y2="{axis_y}" stroke="#57606a"/>'
+        f'<text x="{_LEFT + plot_w / 2}" y="{height - 6}" text-anchor="middle">'
+        f"{'detections' if len(series) == 1 else 'count'} per category</text>"
     )
+    for tick in _count_ticks(top_count):
+        px = _num(_LEFT + tick / top_count * plot_w)
+        body.append(
+            f'<line class="tick" x1="{px}" x2="{px}" y1="{axis_y}" y2="{axis_y + 4}" '
+            f'stroke="#57606a"/><text x="{px}" y="{axis_y + 16}" text-anchor="middle" '
+            f'font-size="10">{tick:,}</text>'
+        )
     for k, name in enumerate(series):
         lx = WIDTH - 330 + 110 * k
         body.append(
@@ -315,4 +376,7 @@ def category_summary(
         )
     text = title or "Per category"
     info = {"categories": cats, "counts": {n: c.astype(int).tolist() for n, c in counts.items()}}
-    return SvgFigure(_document(WIDTH, height, text, body), text, WIDTH, height, info)
+    alt = "Bar chart per top-level category. " + " ".join(
+        f"{name.capitalize()}: {_per_category(c)}." for name, c in counts.items()
+    )
+    return SvgFigure(_document(WIDTH, height, text, body, alt), text, WIDTH, height, info, alt)

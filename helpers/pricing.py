@@ -30,15 +30,45 @@ def review_cost(loops: int, reviewers_per_loop: int = 1) -> float:
     return loops * reviewers_per_loop * prices()["a2i_per_reviewed_object"]["price"]
 
 
-def estimate(duration_ms: int, loops: int = 1, reviewers_per_loop: int = 1) -> pd.DataFrame:
-    """A small table: what moderating and reviewing one video costs, and when prices were read."""
+def dollars(amount: float) -> str:
+    """``$0.30`` (never ``0.30000000000000004``); ``<$0.01`` for a fraction of a cent."""
+    if 0 < amount < 0.005:
+        return "<$0.01"
+    return f"${amount:,.2f}"
+
+
+def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows of step, unit, quantity and usd, plus a total row and a formatted ``cost`` column."""
     p = prices()
+    total = round(sum(r["usd"] for r in rows), 4)
+    rows = [*rows, {"step": "total", "unit": "", "quantity": "", "usd": total}]
+    frame = pd.DataFrame(rows).astype({"quantity": object})
+    frame["usd"] = frame["usd"].round(4)
+    frame["cost"] = [dollars(v) for v in frame["usd"]]
+    frame.attrs["read_on"] = p["read_on"]
+    frame.attrs["note"] = f"{p['currency']} list prices in {p['region']}, read {p['read_on']}."
+    return frame
+
+
+def _minutes(duration_ms: int) -> int:
+    return max(1, math.ceil(duration_ms / 60_000))
+
+
+def estimate(
+    duration_ms: int, loops: int = 1, reviewers_per_loop: int = 1, *, moderated: bool = False
+) -> pd.DataFrame:
+    """What moderating and reviewing one video costs, in dollars, with a total.
+
+    ``moderated=True`` when Rekognition already billed the video (notebook 2): its row then
+    costs nothing here, so the review's estimate does not charge the minutes a second time.
+    """
+    minutes = _minutes(duration_ms)
     rows = [
         {
             "step": "Rekognition video moderation",
-            "unit": "per minute of video",
-            "quantity": max(1, math.ceil(duration_ms / 60_000)),
-            "usd": round(moderation_cost(duration_ms), 4),
+            "unit": "per minute of video" + (", billed in notebook 2" if moderated else ""),
+            "quantity": minutes,
+            "usd": 0.0 if moderated else round(moderation_cost(duration_ms), 4),
         },
         {
             "step": "A2I human review",
@@ -47,7 +77,24 @@ def estimate(duration_ms: int, loops: int = 1, reviewers_per_loop: int = 1) -> p
             "usd": round(review_cost(loops, reviewers_per_loop), 4),
         },
     ]
-    frame = pd.DataFrame(rows)
-    frame.attrs["read_on"] = p["read_on"]
-    frame.attrs["note"] = f"{p['currency']} list prices in {p['region']}, read {p['read_on']}."
-    return frame
+    return _table(rows)
+
+
+def batch_estimate(durations_ms: list[int], loops: int, reviewers_per_loop: int = 1):
+    """What moderating several videos and reviewing ``loops`` of them costs, with a total."""
+    minutes = sum(_minutes(d) for d in durations_ms)
+    rows = [
+        {
+            "step": "Rekognition video moderation",
+            "unit": f"per started minute, {len(durations_ms)} videos",
+            "quantity": minutes,
+            "usd": round(sum(moderation_cost(d) for d in durations_ms), 4),
+        },
+        {
+            "step": "A2I human review",
+            "unit": "per reviewed object (at most one loop per video)",
+            "quantity": loops * reviewers_per_loop,
+            "usd": round(review_cost(loops, reviewers_per_loop), 4),
+        },
+    ]
+    return _table(rows)

@@ -1,27 +1,24 @@
-"""Human review with Amazon A2I: items, payload, provisioning, loops and their output.
+"""Human review with Amazon A2I: review items, the loop's input (payload and split), answers.
 
-Provisioning is idempotent: the task UI and flow definition names carry a hash of their content,
-so re-running a cell reuses what exists when it matches and creates a new one when the content
-changed. The flow definition is awaited until Active before any loop starts (the lab starts a
-loop right away and can hit a flow definition that is still Initializing).
+Provisioning (task UI, flow definition) is :mod:`helpers.provision`; the run's loops, found from
+AWS and read whatever happened to them, are :mod:`helpers.loops`. The single-loop helpers here
+(:func:`start_human_loop`, :func:`wait_for_human_loop`, :func:`read_output`) serve scripts and
+tests that drive one loop.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from helpers import answers
+from helpers import answers, provision
 from helpers.errors import (
-    ConfigurationError,
     HumanLoopNotComplete,
     InputError,
     OutputMissing,
@@ -29,6 +26,7 @@ from helpers.errors import (
 )
 from helpers.names import check_a2i_name, kit_tags, resource_name
 from helpers.progress import Progress
+from helpers.provision import content_hash
 from helpers.waiting import Backoff, wait_until
 
 if TYPE_CHECKING:  # numpy and pandas load when items are planned, not for provisioning
@@ -37,9 +35,12 @@ if TYPE_CHECKING:  # numpy and pandas load when items are planned, not for provi
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-REVIEW_TEMPLATE = TEMPLATES / "reviewer" / "video-review.liquid.html"
-MAX_TEMPLATE_CHARS = 128_000
+# Provisioning lives in helpers.provision; these names stay for scripts and tests that used them.
+MAX_TEMPLATE_CHARS = provision.MAX_TEMPLATE_CHARS
+find_workteam = provision.find_workteam
+load_template = provision.load_template
+worker_portal_url = provision.worker_portal_url
+
 MAX_INPUT_CHARS = 3_145_728
 LOOP_FINAL = ("Completed", "Failed", "Stopped")
 
@@ -136,7 +137,7 @@ def input_content(loop_input: dict[str, Any], max_chars: int = MAX_INPUT_CHARS) 
     if len(text) > max_chars:
         raise InputError(
             f"The review input is {len(text):,} characters; A2I takes at most {max_chars:,}",
-            "split the review into time windows with plan_loop_inputs (lab.start_review does)",
+            "split the review into time windows with plan_loop_inputs (loops.requests does)",
         )
     return text
 
@@ -236,84 +237,15 @@ def _cut(used: np.ndarray, starts: np.ndarray, capacity: int) -> list[int] | Non
 # --- provisioning ------------------------------------------------------------------------------
 
 
-def content_hash(*parts: Any) -> str:
-    """A short hash of JSON-able parts, used in resource names to make provisioning idempotent."""
-    blob = json.dumps(parts, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:8]
-
-
-def find_workteam(sagemaker: Any, name: str | None = None) -> dict[str, Any]:
-    """The private work team to send tasks to, chosen by name (or the only one there is)."""
-    teams: list[dict[str, Any]] = []
-    for page in sagemaker.get_paginator("list_workteams").paginate():
-        teams.extend(page["Workteams"])
-    region = sagemaker.meta.region_name
-    if name:
-        chosen = [t for t in teams if t["WorkteamName"] == name]
-        if not chosen:
-            known = ", ".join(t["WorkteamName"] for t in teams) or "none"
-            raise ConfigurationError(
-                f"No work team named `{name}` in {region} (teams here: {known})",
-                "check `workteam_name`, or create a private team in the SageMaker console under "
-                "Ground Truth → Labeling workforces → Private",
-            )
-        return chosen[0]
-    if not teams:
-        raise ConfigurationError(
-            f"There is no work team in {region}",
-            "create a private team in the SageMaker console (Ground Truth → Labeling "
-            "workforces → Private), add yourself, then run this cell again",
-        )
-    if len(teams) > 1:
-        names = ", ".join(t["WorkteamName"] for t in teams)
-        raise ConfigurationError(
-            f"{len(teams)} work teams in {region}: {names}",
-            "set `workteam_name` in the parameters cell to the one to use",
-        )
-    return teams[0]
-
-
-def worker_portal_url(sagemaker: Any, workteam: dict[str, Any]) -> str:
-    """The worker portal's URL for a work team (where reviewers sign in)."""
-    desc = sagemaker.describe_workteam(WorkteamName=workteam["WorkteamName"])["Workteam"]
-    sub = desc["SubDomain"]
-    return sub if sub.startswith("http") else f"https://{sub}"
-
-
-def load_template(path: Path = REVIEW_TEMPLATE) -> str:
-    """The reviewer page's Liquid HTML, checked against A2I's size limit."""
-    text = path.read_text()
-    if len(text) > MAX_TEMPLATE_CHARS:
-        raise InputError(
-            f"Template `{path.name}` has {len(text):,} characters",
-            f"A2I takes at most {MAX_TEMPLATE_CHARS:,}: shorten it",
-        )
-    return text
-
-
 def ensure_task_ui(sagemaker: Any, run_id: str, template: str) -> str:
-    """Create the human task UI for ``template`` unless the same one exists; return its ARN."""
-    name = resource_name("ui", run_id, content_hash(template))
-    try:
-        desc = sagemaker.describe_human_task_ui(HumanTaskUiName=name)
-    except ClientError as err:
-        if err.response["Error"]["Code"] not in ("ResourceNotFound", "ValidationException"):
-            raise
-    else:
-        if desc["UiTemplate"].get("ContentSha256") in (None, _sha256(template)):
-            log.info("reusing human task UI %s", name)
-            return desc["HumanTaskUiArn"]
-        raise ConfigurationError(
-            f"Human task UI `{name}` exists with other content",
-            "run the clean-up notebook for this run, or start a new run",
-        )
-    return sagemaker.create_human_task_ui(
-        HumanTaskUiName=name, UiTemplate={"Content": template}, Tags=kit_tags(run_id)
-    )["HumanTaskUiArn"]
+    """The reviewer page as a human task UI for ``run_id``, created once; return its ARN.
 
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    A shortcut over :func:`helpers.provision.ensure_task_ui` (the notebooks build the request
+    themselves).
+    """
+    request = {"UiTemplate": {"Content": template}, "Tags": kit_tags(run_id)}
+    request["HumanTaskUiName"] = resource_name("ui", run_id, content_hash(template))
+    return provision.ensure_task_ui(sagemaker, **request)
 
 
 def flow_definition_config(
@@ -358,39 +290,13 @@ def flow_definition_config(
 def ensure_flow_definition(
     sagemaker: Any, run_id: str, config: dict[str, Any], *, timeout: float = 600.0
 ) -> dict[str, Any]:
-    """Create the flow definition for ``config`` unless it exists; wait until it is Active.
+    """The flow definition for ``config`` (see :func:`flow_definition_config`), Active.
 
-    Returns DescribeFlowDefinition's answer. Raises :class:`ResourceFailed` with the
-    FailureReason when it ends Failed.
+    A shortcut over :func:`helpers.provision.ensure_flow_definition`.
     """
     name = resource_name("flow", run_id, content_hash(config))
-    try:
-        sagemaker.describe_flow_definition(FlowDefinitionName=name)
-        log.info("reusing flow definition %s", name)
-    except ClientError as err:
-        if err.response["Error"]["Code"] not in ("ResourceNotFound", "ValidationException"):
-            raise
-        sagemaker.create_flow_definition(FlowDefinitionName=name, Tags=kit_tags(run_id), **config)
-    role = config["RoleArn"]
-
-    def done(desc: dict[str, Any]) -> bool:
-        status = desc["FlowDefinitionStatus"]
-        if status == "Failed":
-            raise ResourceFailed(
-                f"Flow definition `{name}` failed: {desc.get('FailureReason', 'no reason given')}",
-                f"check that role `{role}` trusts sagemaker.amazonaws.com and may read and "
-                "write the bucket; then run clean up and this cell again",
-            )
-        return status == "Active"
-
-    return wait_until(
-        lambda: sagemaker.describe_flow_definition(FlowDefinitionName=name),
-        done,
-        what=f"Flow definition `{name}` becoming Active",
-        timeout=timeout,
-        advice=f"check that role `{role}` trusts sagemaker.amazonaws.com",
-        backoff=Backoff(first=1.0, cap=10.0),
-        on_poll=Progress(f"Flow definition `{name}`", timeout, lambda d: d["FlowDefinitionStatus"]),
+    return provision.ensure_flow_definition(
+        sagemaker, timeout=timeout, FlowDefinitionName=name, Tags=kit_tags(run_id), **config
     )
 
 

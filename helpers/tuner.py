@@ -118,15 +118,15 @@ def count_loops(items: pd.DataFrame, duration_ms: int, rules_name: str = "rules"
 
 
 def cost_table(duration_ms: int, loops: int, reviewers_per_loop: int = 1) -> pd.DataFrame:
-    """Rekognition per video minute and A2I per reviewed object, a total, and the price date."""
-    frame = pricing.estimate(duration_ms, loops=loops, reviewers_per_loop=reviewers_per_loop)
-    read_on = frame.attrs["read_on"]
-    total = {"step": "total", "unit": "", "quantity": "", "usd": frame["usd"].sum()}
-    out = pd.concat([frame.astype({"quantity": object}), pd.DataFrame([total])], ignore_index=True)
-    out["usd"] = out["usd"].round(4)
-    out["prices_read_on"] = read_on
-    out.attrs = {**frame.attrs}
-    return out
+    """A2I per reviewed object, a total, and the price date, in dollars.
+
+    Rekognition's row shows the video's minutes at no cost: notebook 2 billed them already.
+    """
+    frame = pricing.estimate(
+        duration_ms, loops=loops, reviewers_per_loop=reviewers_per_loop, moderated=True
+    )
+    frame["prices_read_on"] = frame.attrs["read_on"]
+    return frame
 
 
 def tune(
@@ -265,8 +265,11 @@ class RuleTuner:
     @property
     def rules(self) -> RuleSet:
         """The rule set the controls describe (the starting one while nothing was changed)."""
-        chosen = {name: float(self.sliders[name].value) for name in self.picker.value}
-        return self.base.with_categories(chosen)
+        picked = set(self.picker.value)
+        # one order everywhere: the rule file's order, then added categories in taxonomy order
+        order = [n for n in self.base.categories if n in picked]
+        order += [n for n in self.picker.value if n not in self.base.categories]
+        return self.base.with_categories({n: float(self.sliders[n].value) for n in order})
 
     @property
     def gap_ms(self) -> int:

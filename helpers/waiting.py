@@ -12,9 +12,9 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from helpers.errors import WaitTimeout
+from helpers.errors import WaitTimeout, kit_step
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +94,24 @@ def wait_until(
             raise WaitTimeout(f"{what} did not happen within {timeout:.0f} s", advice)
         sleep(min(policy.delay(attempt, elapsed, rng), remaining))
         attempt += 1
+
+
+@kit_step
+def until_done(
+    rekognition: Any,
+    job_id: str,
+    *,
+    timeout: float = 3600.0,
+    inbox: Any = None,
+    backoff: Backoff | None = None,
+) -> dict[str, Any]:
+    """Wait for a Rekognition video job; return the last GetContentModeration answer.
+
+    Backs off (:data:`MODERATION_BACKOFF`), or with an ``inbox`` (:mod:`helpers.notify`) waits
+    for Rekognition's SNS notice and asks once; a progress line shows the phase and the time
+    waited. A ``FAILED`` job raises :class:`~helpers.errors.ModerationJobFailed` with
+    Rekognition's ``StatusMessage`` (the lab would carry on with no labels).
+    """
+    from helpers.moderation import wait_for_moderation  # moderation builds on this module
+
+    return wait_for_moderation(rekognition, job_id, timeout=timeout, inbox=inbox, backoff=backoff)

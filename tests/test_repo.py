@@ -80,3 +80,41 @@ def test_hygiene_catches_outputs_and_secrets(tmp_path):
 def test_pre_commit_runs_the_hygiene_check():
     config = (ROOT / ".pre-commit-config.yaml").read_text()
     assert "helpers.hygiene" in config
+
+
+#: The AWS requests the lab teaches, each in a notebook's code cell with its real parameters.
+TAUGHT = (
+    "start_content_moderation(",
+    "get_content_moderation(",
+    "create_human_task_ui",
+    "create_flow_definition",
+    "start_human_loop(",
+    "describe_human_loop(",
+    "s3.get_object(",
+)
+
+
+def _code_cells(path):
+    book = json.loads(path.read_text())
+    return ["".join(c["source"]) for c in book["cells"] if c["cell_type"] == "code"]
+
+
+def test_notebooks_show_every_request_the_lab_teaches_in_short_cells():
+    cells = [cell for path in NOTEBOOKS for cell in _code_cells(path)]
+    for call in TAUGHT:
+        assert any(call in cell for cell in cells), f"no code cell shows {call}"
+    lengths = [len(cell.splitlines()) for cell in cells]
+    assert max(lengths) <= 20, "no code cell over 20 lines"
+    assert sum(n <= 12 for n in lengths) >= 0.8 * len(lengths), "most cells at most 12 lines"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS[1:5], ids=lambda p: p.name)
+def test_exercise_notebooks_take_solve_exercises(path):
+    book = json.loads(path.read_text())
+    params = [c for c in book["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert "solve_exercises = False" in "".join(params[0]["source"])
+    assert any("exercises.check_" in cell for cell in _code_cells(path))
+
+
+def test_no_helper_does_every_step():
+    assert not (ROOT / "helpers" / "lab.py").exists(), "the notebooks show the calls themselves"

@@ -70,7 +70,9 @@ def test_folder_upload_checks_each_video(aws, tmp_path):
 
 
 def test_one_review_per_video_through_the_lab_steps(aws, tmp_path, monkeypatch):
-    from helpers import lab, state
+    import lab_steps as steps
+
+    from helpers import state
     from helpers.rules import RuleSet
 
     monkeypatch.setattr("helpers.waiting.time.sleep", aws.advance)
@@ -82,16 +84,16 @@ def test_one_review_per_video_through_the_lab_steps(aws, tmp_path, monkeypatch):
     folder.mkdir()
     for name in ("one.mp4", "two.mp4"):
         (folder / name).write_bytes(SAMPLE.read_bytes())
-    result = lab.moderate_folder(session, folder, max_concurrent=2)
+    videos, result = steps.moderate_folder(session, folder, max_concurrent=2)
     assert set(result.labels["video"]) == {"one.mp4", "two.mp4"}
-    lab.choose_workteam(session)
-    lab.create_task_ui(session)
-    lab.create_flow_definition(session)
-    loops = lab.review_many(session, result.labels, RuleSet.load("lab-v7"))
+    steps.choose_workteam(session)
+    steps.create_task_ui(session)
+    steps.create_flow_definition(session)
+    loops = steps.review_many(session, videos, result, RuleSet.load("lab-v7"), folder)
     assert sorted(loops["video"].unique()) == ["one.mp4", "two.mp4"]
-    lab.wait_for_review(session)
-    verdicts = lab.verdicts(lab.read_outputs(session))
+    steps.wait_for_review(session)
+    verdicts = steps.verdicts(steps.read_outputs(session))
     assert verdicts["verdict"].notna().all()
     assert len(verdicts) == loops["items"].sum()
-    lab.clean_up(session)
-    assert lab.leftovers(session).empty
+    steps.clean_up(session)
+    assert steps.leftovers(session).empty

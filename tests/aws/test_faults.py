@@ -4,11 +4,12 @@ clean up still removes everything."""
 import json
 import urllib.request
 
+import lab_steps as steps
 import pytest
 from lab_steps import SAMPLE, until_items
 
-from helpers import lab, state
-from helpers.errors import KitError, ModerationJobFailed, OutputMissing, ResourceFailed
+from helpers import state
+from helpers.errors import KitError, ModerationJobFailed, ResourceFailed
 from helpers.offline import OfflineSettings, faults, mocked, start_server
 
 
@@ -17,18 +18,18 @@ def session(tmp_path, monkeypatch):
     monkeypatch.setenv("VMK_STATE_FILE", str(tmp_path / "run.json"))
     monkeypatch.setattr("helpers.waiting.time.sleep", lambda s: None)
     with mocked(OfflineSettings.instant()):
-        s = lab.start_run()
+        s = steps.start_run()
         yield s
 
 
 def _until_review(session):
     rule_set, _, items = until_items(session)
-    lab.start_review(session, items, rule_set)
+    steps.start_review(session, items, rule_set)
 
 
 def _left(session) -> int:
-    """Resources the run left: everything clean up would still delete, plus any loop."""
-    return len(lab.leftovers(session))
+    """Resources the run left: everything clean up would still delete (answers are kept)."""
+    return len(steps.leftovers(session))
 
 
 SCENARIOS = {
@@ -42,10 +43,6 @@ SCENARIOS = {
         ResourceFailed,
         "Could not assume the role",
     ),
-    "loop-failed": ({"loops": {"outcome": "Failed"}}, ResourceFailed, "ended Failed"),
-    "loop-expired": ({"loops": {"outcome": "Expired"}}, ResourceFailed, "Expired"),
-    "loop-stopped": ({"loops": {"outcome": "Stopped"}}, ResourceFailed, "ended Stopped"),
-    "output-missing": ({"drop_outputs": 1}, OutputMissing, "cannot be read"),
     "upload-denied": ({"deny_uploads": 1}, KitError, "may not call PutObject"),
     "throttled-beyond-retries": (
         {"throttle": {"GetContentModeration": 50}},
@@ -55,6 +52,38 @@ SCENARIOS = {
 }
 
 
+#: Faults that end one loop without verdicts: reading goes on and names the loop in its table of
+#: problems, with the advice that fits (no error stops the run: the other loops are still read).
+LOOP_PROBLEMS = {
+    "loop-failed": ({"loops": {"outcome": "Failed"}}, "failed", "start a new loop"),
+    "loop-expired": ({"loops": {"outcome": "Expired"}}, "expired", "no reviewer will come"),
+    "loop-stopped": ({"loops": {"outcome": "Stopped"}}, "stopped", "start a new one"),
+    "output-missing": ({"drop_outputs": 1}, "cannot be read", "may write there"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOOP_PROBLEMS))
+def test_loop_without_verdicts_is_named_and_clean_up_leaves_nothing(
+    session, reliability, name, monkeypatch
+):
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda *a: 0)
+    inject, problem, advice = LOOP_PROBLEMS[name]
+    faults.inject(**inject)
+    _until_review(session)
+    steps.wait_for_review(session)
+    found = steps.read_outputs(session)
+    assert found.outputs == []
+    assert len(found.problems) == 1
+    assert problem in found.problems.loc[0, "problem"]
+    assert advice in found.problems.loc[0, "advice"]
+    reliability["faults injected"] += sum(faults.fired().values())
+    reliability["errors surfaced"] += 1
+    steps.clean_up(session)
+    left = _left(session)
+    reliability["resources left"] += left
+    assert left == 0
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_fault_is_named_and_clean_up_leaves_nothing(session, reliability, name, monkeypatch):
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda *a: 0)
@@ -62,12 +91,12 @@ def test_fault_is_named_and_clean_up_leaves_nothing(session, reliability, name, 
     faults.inject(**inject)
     with pytest.raises(error, match=words) as caught:
         _until_review(session)
-        lab.wait_for_review(session)
-        lab.verdicts(lab.read_outputs(session))
+        steps.wait_for_review(session)
+        steps.verdicts(steps.read_outputs(session))
     assert caught.value.fix, "every fault's error says what to do next"
     reliability["faults injected"] += sum(faults.fired().values())
     reliability["errors surfaced"] += 1
-    lab.clean_up(session)
+    steps.clean_up(session)
     left = _left(session)
     reliability["resources left"] += left
     assert left == 0
@@ -85,11 +114,11 @@ def test_throttling_bursts_are_absorbed_by_retries(session, reliability, monkeyp
         }
     )
     _until_review(session)
-    lab.wait_for_review(session)
-    assert lab.verdicts(lab.read_outputs(session))["verdict"].notna().all()
+    steps.wait_for_review(session)
+    assert steps.verdicts(steps.read_outputs(session))["verdict"].notna().all()
     assert faults.fired()["throttle"] == 11
     reliability["faults injected"] += 11
-    lab.clean_up(session)
+    steps.clean_up(session)
     assert _left(session) == 0
 
 
@@ -109,8 +138,8 @@ def test_faults_over_http_reach_other_processes(tmp_path):
 
 def test_state_is_readable_after_a_fault(session):
     faults.inject(fail_jobs=1)
-    lab.upload(session, SAMPLE, "sample")
-    lab.moderate(session)
+    steps.upload(session, SAMPLE, "sample")
+    steps.moderate(session)
     with pytest.raises(ModerationJobFailed):
-        lab.wait_for_job(session)
+        steps.wait_for_job(session)
     assert state.require("moderation")["job_id"]

@@ -1,10 +1,11 @@
 """The helpers against the offline stand-in, in-process: every step of the lab, and its errors."""
 
 import boto3
+import lab_steps as steps
 import pytest
 from lab_steps import SAMPLE, until_items
 
-from helpers import cleanup, cors, lab, media, moderation, review, state
+from helpers import cleanup, cors, media, moderation, review, state
 from helpers.errors import ConfigurationError, InputError, ModerationJobFailed, ResourceFailed
 from helpers.offline import OfflineSettings, mocked, offline_role_arn
 from helpers.rules import RuleSet, apply_rules
@@ -122,7 +123,7 @@ def test_provisioning_is_idempotent(session, monkeypatch):
 
 
 def _run_lab(session, rules="lab-v7"):
-    """Steps 01-04 through helpers.lab, as the notebooks call them."""
+    """Steps 01-04 as the notebooks make them (tests/aws/lab_steps.py)."""
     state.record("session", {"run_id": session.run_id})
     return until_items(session, rules)
 
@@ -131,57 +132,63 @@ def test_whole_lab_round_trip_and_teardown(session, monkeypatch):
     _fast(monkeypatch)
     rule_set, flagged, items = _run_lab(session)
     assert 0 < len(items) < len(flagged)
-    loops = lab.start_review(session, items, rule_set)
+    loops = steps.start_review(session, items, rule_set)
     assert len(loops) == 1 and loops.loc[0, "items"] == len(items)
-    again = lab.start_review(session, items, rule_set)
+    again = steps.start_review(session, items, rule_set)
     assert again["HumanLoopName"].tolist() == loops["HumanLoopName"].tolist()
-    lab.wait_for_review(session)
-    outputs = lab.read_outputs(session)
-    verdicts = lab.verdicts(outputs)
+    steps.wait_for_review(session)
+    outputs = steps.read_outputs(session)
+    verdicts = steps.verdicts(outputs)
     assert set(verdicts["id"]) == set(items["id"])
     assert verdicts["verdict"].notna().all()
     assert cors.current_rules(session.s3, session.bucket)
 
-    plan = lab.clean_up(session, dry_run=True)
+    plan = steps.clean_up(session, dry_run=True)
     kinds = set(plan["kind"])
     assert {"human loop", "flow definition", "human task UI", "S3 object"} <= kinds
     assert not plan["done"].any()
-    done = lab.clean_up(session)
-    assert done["done"].all()
-    assert lab.leftovers(session).empty
+    kept = plan[plan["action"].str.startswith("keep")]
+    assert len(kept) == 1 and "/a2i-output/" in kept["name"].iloc[0]  # the answer is kept
+    done = steps.clean_up(session)
+    assert done[~done["action"].str.startswith("keep")]["done"].all()
+    assert steps.leftovers(session).empty
     assert cors.current_rules(session.s3, session.bucket) == []
-    assert lab.clean_up(session).empty  # safe twice
+    again = steps.clean_up(session)  # safe twice: only the kept answer is found
+    assert list(again["action"]) == list(kept["action"])
+    gone = steps.clean_up(session, delete_answers=True)
+    assert gone["done"].all() and len(gone) == 1
+    assert steps.clean_up(session, dry_run=True).empty
 
 
 def test_teardown_stops_loops_in_progress(aws, session, monkeypatch):
     _fast(monkeypatch)
     aws.settings.auto_review = "off"
     rule_set, _, items = _run_lab(session)
-    loops = lab.start_review(session, items, rule_set)
+    loops = steps.start_review(session, items, rule_set)
     assert loops["HumanLoopStatus"].tolist() == ["InProgress"]
     frame = cleanup.teardown(
         session.sagemaker, session.a2i, session.s3, session.bucket, session.run_id
     )
     assert "stop and delete" in set(frame["action"])
-    assert lab.leftovers(session).empty
+    assert steps.leftovers(session).empty
 
 
 def test_nothing_flagged_means_no_loop(session, monkeypatch):
     _fast(monkeypatch)
     strict = RuleSet("strict", {"Hate Symbols": 99})
     _run_lab(session)
-    none = review.make_review_items(apply_rules(lab.labels(session), strict))
+    none = review.make_review_items(apply_rules(steps.labels(session), strict))
     assert none.empty
-    assert lab.start_review(session, none, strict).empty
-    assert lab.wait_for_review(session).empty
-    assert lab.verdicts(lab.read_outputs(session)).empty
+    assert steps.start_review(session, none, strict).empty
+    assert steps.wait_for_review(session).empty
+    assert steps.verdicts(steps.read_outputs(session)).empty
 
 
 def test_stopped_loop_raises_named_error(aws, session, monkeypatch):
     _fast(monkeypatch)
     aws.settings.auto_review = "off"
     rule_set, _, items = _run_lab(session)
-    name = lab.start_review(session, items, rule_set).loc[0, "HumanLoopName"]
+    name = steps.start_review(session, items, rule_set).loc[0, "HumanLoopName"]
     session.a2i.stop_human_loop(HumanLoopName=name)
     with pytest.raises(ResourceFailed, match="Stopped"):
         review.wait_for_human_loop(session.a2i, name, timeout=60)

@@ -1,16 +1,14 @@
 """The notebook role's policy covers every call the kit makes, and grants nothing more."""
 
-from pathlib import Path
-
 import boto3
+import lab_steps as steps
 import pytest
+from lab_steps import SAMPLE
 
-from helpers import batch, iam, lab, moderation, notify, preview, state
+from helpers import batch, iam, moderation, notify, preview, state
 from helpers.offline import OfflineSettings, mocked
 from helpers.rules import RuleSet
 from helpers.session import connect
-
-SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "media" / "moderation-sample.mp4"
 
 
 @pytest.fixture
@@ -34,24 +32,24 @@ def recorded(tmp_path, monkeypatch):
         bs.events.register("before-parameter-build.*.*", params)
         session = connect(boto_session=bs, run_id="iam01")
         state.record("session", {"run_id": session.run_id})
-        video = lab.upload(session, SAMPLE, "sample")
-        lab.moderate(session)
-        lab.wait_for_job(session)
-        lab.choose_workteam(session)
-        ui = lab.create_task_ui(session)
+        video = steps.upload(session, SAMPLE, "sample")
+        steps.moderate(session)
+        steps.wait_for_job(session)
+        steps.choose_workteam(session)
+        ui = steps.create_task_ui(session)
         preview.render_on_aws(
             session.sagemaker,
             session.role_arn,
             preview.sample_input(video["s3_uri"]),
             task_ui_arn=ui,
         )
-        lab.allow_portal(session)
-        lab.create_flow_definition(session)
+        steps.allow_portal(session)
+        steps.create_flow_definition(session)
         rules = RuleSet.load("lab-v7")
-        _, items = lab.review_items(session, rules)
-        lab.start_review(session, items, rules)
-        lab.wait_for_review(session)
-        lab.verdicts(lab.read_outputs(session))
+        _, items = steps.review_items(session, rules)
+        steps.start_review(session, items, rules)
+        steps.wait_for_review(session)
+        steps.verdicts(steps.read_outputs(session))
         sns, sqs = session.client("sns"), session.client("sqs")
         notices = notify.create_notices(sns, sqs, session.run_id, session.role_arn)
         job = moderation.start_moderation(
@@ -67,9 +65,9 @@ def recorded(tmp_path, monkeypatch):
         batch.moderate_many(session.rekognition, videos, sleep=lambda s: None)
         aws.settings.auto_review = "off"  # a loop still in progress: clean up must stop it
         broad = RuleSet.load("broadcast-standard")
-        lab.start_review(session, lab.review_items(session, broad)[1], broad)
-        lab.clean_up(session)
-        assert lab.leftovers(session).empty
+        steps.start_review(session, steps.review_items(session, broad)[1], broad)
+        steps.clean_up(session)
+        assert steps.leftovers(session).empty
         where = {
             "Region": session.region,
             "Account": session.account_id,

@@ -1,20 +1,18 @@
 """Secure by default: encrypted uploads, nothing public, the narrowest CORS rule."""
 
-from pathlib import Path
-
+import lab_steps as steps
 import pytest
+from lab_steps import SAMPLE
 
-from helpers import cors, lab, media
+from helpers import cors, media
 from helpers.offline import OfflineSettings, mocked
-
-SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "media" / "moderation-sample.mp4"
 
 
 @pytest.fixture
 def session(tmp_path, monkeypatch):
     monkeypatch.setenv("VMK_STATE_FILE", str(tmp_path / "run.json"))
     with mocked(OfflineSettings(job_seconds=0)):
-        yield lab.start_run()
+        yield steps.start_run()
 
 
 def test_uploads_are_encrypted_with_s3_or_kms(session):
@@ -31,9 +29,9 @@ def test_uploads_are_encrypted_with_s3_or_kms(session):
 
 
 def test_nothing_is_public(session):
-    video = lab.upload(session, SAMPLE, "sample")
-    lab.choose_workteam(session)
-    lab.allow_portal(session)
+    video = steps.upload(session, SAMPLE, "sample")
+    steps.choose_workteam(session)
+    steps.allow_portal(session)
     grants = session.s3.get_object_acl(Bucket=video["bucket"], Key=video["key"])["Grants"]
     assert all("URI" not in g["Grantee"] for g in grants), "no AllUsers/AuthenticatedUsers grant"
     with pytest.raises(session.s3.exceptions.ClientError):
@@ -45,9 +43,9 @@ def test_nothing_is_public(session):
 
 
 def test_cors_is_narrow_unless_asked(session):
-    lab.upload(session, SAMPLE, "sample")
-    team = lab.choose_workteam(session)
-    rule = lab.allow_portal(session)
+    steps.upload(session, SAMPLE, "sample")
+    team = steps.choose_workteam(session)
+    rule = steps.allow_portal(session)
     assert rule["AllowedMethods"] == ["GET", "HEAD"]
     assert "*" not in rule["AllowedOrigins"]
     assert all(o.startswith(("https://", "http://127.0.0.1")) for o in rule["AllowedOrigins"])
@@ -56,7 +54,7 @@ def test_cors_is_narrow_unless_asked(session):
         Bucket=session.bucket,
         CORSConfiguration={"CORSRules": [{"AllowedMethods": ["PUT"], "AllowedOrigins": ["x"]}]},
     )
-    wide = lab.allow_portal(session, allow_any_origin=True)
+    wide = steps.allow_portal(session, allow_any_origin=True)
     assert wide["AllowedOrigins"] == ["*"]
     assert len(cors.current_rules(session.s3, session.bucket)) == 2  # the owner's rule stays
     assert cors.remove_cors(session.s3, session.bucket)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
-import types
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -306,13 +305,12 @@ def test_portal_pages_escape_what_they_show(server, fixture_video, input_content
         assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in page
 
 
-def test_the_cors_rule_names_the_portals_origin(server, monkeypatch, tmp_path):
-    from helpers import lab, state
+def test_the_cors_rule_names_the_portals_origin(server):
+    from helpers import cors
 
-    monkeypatch.setenv("VMK_STATE_FILE", str(tmp_path / "run.json"))
     sm = boto3.client("sagemaker")
-    state.record("workteam", {"portal_url": review.worker_portal_url(sm, review.find_workteam(sm))})
+    portal = review.worker_portal_url(sm, review.find_workteam(sm))
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    rule = lab.allow_portal(types.SimpleNamespace(s3=s3, bucket=BUCKET))
+    rule = cors.allow_portal(s3, BUCKET, portal)
     assert rule["AllowedOrigins"][0] == server.endpoint  # no /_portal/ path in an origin

@@ -10,10 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import answers, lab, review, segments, state, taxonomy
+from helpers import answers, loops, media, provision, review, segments, taxonomy
 from helpers.errors import InputError
 from helpers.offline import OfflineSettings, mocked
-from helpers.rules import RuleSet
 from helpers.session import connect
 
 SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "media" / "moderation-sample.mp4"
@@ -114,32 +113,52 @@ def review_ready(tmp_path, monkeypatch):
     settings = OfflineSettings(job_seconds=0, flow_definition_seconds=0, auto_review="off")
     with mocked(settings):
         session = connect(run_id="split01")
-        state.record("session", {"run_id": session.run_id})
-        lab.upload(session, SAMPLE, "six hours of video")
-        lab.choose_workteam(session)
-        lab.create_task_ui(session)
-        lab.create_flow_definition(session)
-        yield session
+        video = {**media.upload_video(session, SAMPLE), "title": "six hours of video"}
+        team = provision.find_workteam(session.sagemaker)
+        ui = review.ensure_task_ui(session.sagemaker, session.run_id, provision.load_template())
+        config = review.flow_definition_config(
+            workteam_arn=team["WorkteamArn"],
+            task_ui_arn=ui,
+            role_arn=session.role_arn,
+            output_path=f"s3://{session.bucket}/{session.prefix}/a2i-output",
+        )
+        flow = review.ensure_flow_definition(session.sagemaker, session.run_id, config)
+        yield session, video, flow["FlowDefinitionArn"]
+
+
+def _start(session, video, flow_arn, items):
+    """Notebook 4's two cells: the loops' requests, then StartHumanLoop for each new one."""
+    requests = loops.requests(
+        items, run_id=session.run_id, video=video, duration_ms=SIX_HOURS_MS, rules_name="lab-v7"
+    )
+    for request in requests:
+        if loops.status(session.a2i, request["HumanLoopName"]) is None:
+            session.a2i.start_human_loop(
+                HumanLoopName=request["HumanLoopName"],
+                FlowDefinitionArn=flow_arn,
+                HumanLoopInput={"InputContent": request["InputContent"]},
+            )
+    return requests
 
 
 def test_start_review_starts_one_loop_per_window_and_says_so(review_ready, caplog):
+    session, video, flow_arn = review_ready
     items = synthetic_items(20_000)
-    with caplog.at_level(logging.WARNING, logger="helpers.lab"):
-        loops = lab.start_review(review_ready, items, RuleSet.load("lab-v7"))
-    assert len(loops) == 2 and loops["items"].sum() == len(items)
-    assert (loops["input_chars"] <= review.MAX_INPUT_CHARS).all()
-    assert loops["HumanLoopName"].is_unique
-    assert "review split into 2 loops of ≤" in caplog.text and "because" in caplog.text
-    recorded = state.require("human_loops")
-    assert [r["window"]["index"] for r in recorded] == [0, 1]
+    with caplog.at_level(logging.WARNING, logger="helpers.loops"):
+        requests = _start(session, video, flow_arn, items)
+    assert len(requests) == 2 and sum(r["items"] for r in requests) == len(items)
+    assert all(len(r["InputContent"]) <= review.MAX_INPUT_CHARS for r in requests)
+    assert len({r["HumanLoopName"] for r in requests}) == 2
+    assert "review split into 2 loops by time window" in caplog.text
+    assert [r["window"]["index"] for r in requests] == [0, 1]
     # the stand-in (like A2I) accepted both inputs; each names its window
-    a2i = review_ready.a2i
-    for name in loops["HumanLoopName"]:
-        assert a2i.describe_human_loop(HumanLoopName=name)["HumanLoopStatus"] == "InProgress"
+    a2i = session.a2i
+    for r in requests:
+        assert a2i.describe_human_loop(HumanLoopName=r["HumanLoopName"])["HumanLoopStatus"] == (
+            "InProgress"
+        )
     # running the cell again starts nothing new
-    again = lab.start_review(review_ready, items, RuleSet.load("lab-v7"))
-    assert again["HumanLoopName"].tolist() == loops["HumanLoopName"].tolist()
-    listed = a2i.list_human_loops(
-        FlowDefinitionArn=state.require("review_setup")["flow_definition_arn"]
-    )["HumanLoopSummaries"]
+    again = _start(session, video, flow_arn, items)
+    assert [r["HumanLoopName"] for r in again] == [r["HumanLoopName"] for r in requests]
+    listed = a2i.list_human_loops(FlowDefinitionArn=flow_arn)["HumanLoopSummaries"]
     assert len(listed) == 2

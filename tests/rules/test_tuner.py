@@ -103,6 +103,8 @@ def test_untouched_widget_shows_the_headless_result(widget, sample_labels):
     assert bytes(widget.plot.value).startswith(b"<svg") and widget.plot.format == "svg+xml"
     assert f"read {pricing.prices()['read_on']}" in widget.cost_html.value
     assert set(widget.sliders) == {"Alcoholic Beverages", "Drinking", "Exposed Male Nipple"}
+    # one order everywhere: the rule table after the tuner lists the rules as the file does
+    assert widget.rules.table()["category"].tolist() == list(RuleSet.load("lab-v7").categories)
 
 
 def test_moving_a_slider_updates_everything_and_the_returned_rules(widget):

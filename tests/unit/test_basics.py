@@ -108,8 +108,15 @@ def test_mp4_probe_reads_the_sample_and_header_only_files():
 
 def test_pricing_estimate():
     est = pricing.estimate(duration_ms=61_000, loops=2)
-    assert list(est["quantity"]) == [2, 2]
+    assert list(est["quantity"]) == [2, 2, ""]
+    assert list(est["step"])[-1] == "total"
     assert est.attrs["read_on"]
+    assert list(est["cost"]) == ["$0.20", "$0.16", "$0.36"]
+    again = pricing.estimate(duration_ms=61_000, loops=2, moderated=True)
+    assert list(again["usd"]) == [0.0, 0.16, 0.16]  # notebook 4 does not bill the minutes again
+    many = pricing.batch_estimate([18_000, 18_000, 18_000], loops=3)
+    assert list(many["cost"]) == ["$0.30", "$0.24", "$0.54"]  # never 0.30000000000000004
+    assert pricing.dollars(0.001) == "<$0.01"
 
 
 def test_preview_escapes_hostile_input():

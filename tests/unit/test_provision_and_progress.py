@@ -1,0 +1,61 @@
+"""Provisioning names and checks, and the progress line a person reads while the kit waits."""
+
+import pytest
+
+from helpers import progress, provision
+from helpers.errors import InputError
+
+REQUEST = {
+    "HumanLoopConfig": {
+        "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/t",
+        "HumanTaskUiArn": "arn:aws:sagemaker:us-east-1:123456789012:human-task-ui/u",
+        "TaskTitle": "Review",
+        "TaskDescription": "Review it",
+        "TaskCount": 1,
+    },
+    "OutputConfig": {"S3OutputPath": "s3://b/p"},
+    "RoleArn": "arn:aws:iam::123456789012:role/r",
+    "Tags": [{"Key": "video-moderation-kit", "Value": "run1"}],
+}
+
+
+def test_a_name_follows_the_request_not_its_name_or_tags():
+    name = provision.name_for("flow", "run1", REQUEST)
+    assert name.startswith("vmk-flow-run1-") and len(name) <= 63
+    named = {**REQUEST, "FlowDefinitionName": name, "Tags": []}
+    assert provision.name_for("flow", "run1", named) == name
+    edited = {**REQUEST, "HumanLoopConfig": {**REQUEST["HumanLoopConfig"], "TaskCount": 2}}
+    assert provision.name_for("flow", "run1", edited) != name
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"TaskCount": 4}, "TaskCount"),
+        ({"TaskCount": "1"}, "TaskCount"),
+        ({"TaskTimeLimitInSeconds": 10}, "30 to 28,800"),
+        ({"TaskTitle": ""}, "TaskTitle"),
+    ],
+)
+def test_a_flow_request_aws_would_refuse_is_refused_first(change, words):
+    bad = {**REQUEST, "HumanLoopConfig": {**REQUEST["HumanLoopConfig"], **change}}
+    with pytest.raises(InputError, match=words):
+        provision.check_flow_request(bad)
+    with pytest.raises(InputError, match="s3://"):
+        provision.check_flow_request({**REQUEST, "OutputConfig": {"S3OutputPath": "b/p"}})
+
+
+def test_ensure_knows_the_calls_it_makes_safe():
+    with pytest.raises(InputError, match="create_flow_definition"):
+        provision.ensure(print, Name="x")
+
+
+def test_the_progress_line_shows_phase_and_time_waited():
+    line = progress.status_line("Human loop `vmk-loop-x`", "InProgress", 65.4, 1)
+    assert line == "Human loop vmk-loop-x: InProgress, 1 min 05 s waited (1 check)"
+    assert "(3 checks)" in progress.status_line("Job", "IN_PROGRESS", 3, 3)
+    assert progress.elapsed_text(7200) == "2 h 00 min"
+    waiting = progress.Progress("Job", 600)._bundle("IN_PROGRESS", 30)
+    assert "<progress" in waiting["text/html"] and "value=" not in waiting["text/html"]
+    done = progress.Progress("Job", 600)._bundle("SUCCEEDED", 30)
+    assert "<progress" not in done["text/html"]
