@@ -762,6 +762,7 @@ def precision_plot(table: pd.DataFrame, *, title: str | None = None) -> Any:
         'text-anchor="middle">precision</text>'
     )
     described = []
+    legend_y = top + 14  # legend entries wrap, never cut: each starts below the one before
     groups = list(table.groupby("category", sort=False, observed=True))
     step = min(0.12, 0.6 / max(len(groups), 1))  # categories side by side within a band
     for k, (category, group) in enumerate(groups):
@@ -779,20 +780,21 @@ def precision_plot(table: pd.DataFrame, *, title: str | None = None) -> Any:
                 f'data-band="{r.band}" data-precision="{r.precision:.3f}" cx="{x(i):.1f}" '
                 f'cy="{y(r.precision):.1f}" r="4" fill="{colour}"/>'
             )
-        ly = top + 14 + 18 * k
-        body.append(
-            f'<rect x="{left + plot_w + 16}" y="{ly - 9}" width="12" height="10" '
-            f'fill="{colour}"/><text x="{left + plot_w + 32}" y="{ly}">'
-            f"{escape(plots._short(str(category), 30))}</text>"
+        lines = plots._wrap(str(category), 28)
+        spans = "".join(
+            f'<tspan x="{left + plot_w + 32}" y="{legend_y + 13 * j}">{escape(line)}</tspan>'
+            for j, line in enumerate(lines)
         )
+        body.append(
+            f'<rect x="{left + plot_w + 16}" y="{legend_y - 9}" width="12" height="10" '
+            f'fill="{colour}"/><text>{spans}</text>'
+        )
+        legend_y += 13 * len(lines) + 5
         parts = ", ".join(f"{r.band}: {r.precision:.0%} of {r.items}" for _, r in points)
         described.append(f"{category} ({parts})")
     text = title or "Precision against confidence, per category (bars: 95 % intervals)"
     alt = f"{text}. " + ("; ".join(described) if described else "No decided items.")
-    svg = plots._document(width, height, alt, body).replace(
-        f'<text x="8" y="20" font-size="14">{escape(alt)}</text>',
-        f'<text x="8" y="20" font-size="14">{escape(text)}</text>',
-    )
+    svg = plots._document(width, height, text, body, alt)
     info: dict[str, object] = {"categories": list(dict.fromkeys(table["category"])), "alt": alt}
     return plots.SvgFigure(svg, text, width, height, info)
 
