@@ -69,6 +69,8 @@ def pytest_terminal_summary(terminalreporter, config):
     terminalreporter.section("reliability summary")
     for key in ("faults injected", "errors surfaced", "resources left", "bad inputs rejected"):
         terminalreporter.write_line(f"{key:>20}: {counts.get(key, 0)}")
+    for key in ("cross-site requests refused", "uploaded pages kept from running"):
+        terminalreporter.write_line(f"{key:>20}: {counts.get(key, 0)}")
 
 
 def pytest_unconfigure(config):
