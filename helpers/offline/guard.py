@@ -207,6 +207,13 @@ def parse_json(data: bytes | str) -> Any:
 _STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
+def json_depth(data: bytes | str) -> int:
+    """How deep a JSON text's brackets nest (strings skipped; stops counting past the limit)."""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    return _max_bracket_depth(data)
+
+
 def _max_bracket_depth(text: str) -> int:
     """Deepest bracket nesting outside strings (checked before parsing)."""
     depth = deepest = 0

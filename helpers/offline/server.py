@@ -152,7 +152,39 @@ class KitDispatcher(DomainDispatcherApplication):
                 environ["wsgi.input"] = io.BytesIO(data)
                 environ["CONTENT_LENGTH"] = str(len(data))
                 environ.pop("wsgi.input_terminated", None)
+        if limit is None and _json_api(environ, path):
+            return _too_deep(environ)
         return None
+
+
+#: AWS API requests whose JSON bodies moto parses (JSON protocol, A2I's REST JSON).
+_JSON_API_BYTES = 16 * 1024 * 1024
+
+
+def _json_api(environ: dict[str, Any], path: str) -> bool:
+    length = environ.get("CONTENT_LENGTH") or ""
+    sized = length.isdigit() and 0 < int(length) <= _JSON_API_BYTES
+    return sized and ("HTTP_X_AMZ_TARGET" in environ or path.startswith("/human-loops"))
+
+
+def _too_deep(environ: dict[str, Any]) -> Response | None:
+    """400 SerializationException for a JSON body nested deeper than AWS would parse.
+
+    moto parses with Python's json, which raises RecursionError (a 500) on a deep enough body.
+    """
+    data = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+    if guard.json_depth(data) <= guard.MAX_JSON_DEPTH:
+        return None
+    guard.refused("body")
+    message = f"Request body is nested deeper than {guard.MAX_JSON_DEPTH} levels"
+    return Response(
+        json.dumps({"__type": "SerializationException", "message": message}),
+        status=400,
+        headers={"x-amzn-ErrorType": "SerializationException"},
+        mimetype="application/x-amz-json-1.1",
+    )
 
 
 def _without_cors(environ: dict[str, Any], start_response: Any) -> Any:

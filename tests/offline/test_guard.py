@@ -390,3 +390,22 @@ def test_a_second_make_lab_leaves_the_first_labs_files(tmp_path):
     assert result.returncode != 0
     assert "in use" in result.stderr
     assert {p: p.stat().st_mtime_ns if p.exists() else None for p in watched} == before
+
+
+def test_deep_json_to_the_aws_endpoint_is_a_serialization_error(server):
+    signed = (
+        "AWS4-HMAC-SHA256 Credential=ASIAVMKOFFLINE000001/20240101/us-east-1/sagemaker/"
+        "aws4_request, SignedHeaders=host, Signature=0"
+    )
+    body = b'{"WorkteamName": ' + DEEP + b"}"
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "SageMaker.DescribeWorkteam",
+        "Authorization": signed,
+    }
+    status, _, answer = send(server.port, "POST", "/", body, headers)
+    assert status == 400 and json.loads(answer)["__type"] == "SerializationException"
+    headers = {"Content-Type": "application/json", "Authorization": signed}
+    assert send(server.port, "POST", "/human-loops", body, headers)[0] == 400
+    sm = boto3.client("sagemaker")
+    assert sm.list_workteams()["Workteams"]  # the endpoint goes on serving
