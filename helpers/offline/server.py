@@ -187,14 +187,26 @@ def _too_deep(environ: dict[str, Any]) -> Response | None:
     )
 
 
+#: Headers of every AWS endpoint answer: data for programs, never a document that runs (an
+#: object GET from S3 on the portal's origin is as dangerous as one under /_portal/media/).
+_API_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+]
+
+
 def _without_cors(environ: dict[str, Any], start_response: Any) -> Any:
     """``start_response`` that drops moto's CORS headers (it reflects any origin).
 
     Only this server's own origin may read its answers, and the same origin needs no CORS.
+    Every answer also gets :data:`_API_HEADERS`.
     """
 
     def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         kept = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
+        names = {k.lower() for k, _ in kept}
+        kept += [(k, v) for k, v in _API_HEADERS if k.lower() not in names]
         return start_response(status, kept, exc_info) if exc_info else start_response(status, kept)
 
     return start

@@ -133,6 +133,14 @@ def test_the_aws_endpoint_answers_no_other_origin(server):
     # boto3-like requests (no Origin) are served, without moto's reflected CORS headers
     status, headers, _ = send(server.port, "GET", "/private")
     assert status == 200 and not any(k.lower().startswith("access-control") for k in headers)
+    # an object read straight from S3 on the portal's origin never runs either
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket="private", Key="a.html", Body=b"<script>1</script>")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "private", "Key": "a.html"})
+    status, headers, body = send(server.port, "GET", url[len(server.endpoint) :])
+    assert status == 200, body
+    assert headers["Content-Security-Policy"].startswith("sandbox")
+    assert headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_portal_posts_from_other_sites_are_refused_but_links_work(server):
