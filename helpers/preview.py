@@ -23,6 +23,7 @@ import json
 import logging
 import mimetypes
 import re
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -470,7 +471,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
     uri = "s3://local-preview/moderation-sample.mp4"
-    server = serve(sample_input(uri), {uri: SAMPLE_VIDEO}, host=args.host, port=args.port)
+    try:
+        server = serve(sample_input(uri), {uri: SAMPLE_VIDEO}, host=args.host, port=args.port)
+    except OSError as error:  # the port is taken: say so, without a stack trace
+        print(
+            f"error: cannot listen on {args.host}:{args.port} ({error.strerror}); "
+            "stop the other preview or pass --port",
+            file=sys.stderr,
+        )
+        return 1
     print(f"Reviewer page preview: {server.url}  (Ctrl-C to stop)", flush=True)
     try:
         threading.Event().wait()

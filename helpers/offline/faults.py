@@ -16,7 +16,9 @@ Each fault applies to the next N occurrences of what it names, then turns itself
 ==================  =====================================================================
 
 Python: :func:`inject`, :func:`clear`, :func:`active`. HTTP (so notebook kernels see them):
-``POST /_kit/faults`` with the same JSON, ``GET /_kit/faults``, ``DELETE /_kit/faults``.
+``POST /_kit/faults`` with the same JSON, ``GET /_kit/faults``, ``DELETE /_kit/faults``, each
+with the server's secret (``helpers.offline.control.call("POST", "faults", {...})`` sends it).
+A request is armed whole or not at all.
 Every fault that fires is counted in :func:`fired` and logged.
 """
 

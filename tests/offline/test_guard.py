@@ -417,3 +417,20 @@ def test_deep_json_to_the_aws_endpoint_is_a_serialization_error(server):
     assert send(server.port, "POST", "/human-loops", body, headers)[0] == 400
     sm = boto3.client("sagemaker")
     assert sm.list_workteams()["Workteams"]  # the endpoint goes on serving
+
+
+def test_the_preview_on_a_taken_port_says_so():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "helpers.preview", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
