@@ -44,7 +44,7 @@ MAX_CONTROL_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
 #: Values of Sec-Fetch-Site a browser sends for requests the server may act on.
 _SAME_SITE_VALUES = ("same-origin", "none")
-_UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 _COUNT_LOCK = threading.Lock()
 #: Requests refused since the process started, by kind ("cross-site", "host", "secret", ...).
@@ -129,7 +129,7 @@ def cross_site_problem(
     urllib), which a web page cannot be. With ``unsafe_only``, GET and HEAD pass (links from
     other sites to a page keep working).
     """
-    if unsafe_only and method.upper() not in _UNSAFE_METHODS:
+    if unsafe_only and method.upper() not in UNSAFE_METHODS:
         return None
     site = (headers.get("Sec-Fetch-Site") or "").strip().lower()
     if site and site not in _SAME_SITE_VALUES:

@@ -142,7 +142,7 @@ class KitDispatcher(DomainDispatcherApplication):
             return _json({"error": str(error), "message": str(error)}, error.status)
         if limit is not None and not environ.get("CONTENT_LENGTH"):
             chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-            if chunked and request.method in guard._UNSAFE_METHODS:
+            if chunked and request.method in guard.UNSAFE_METHODS:
                 # read the chunked body here, within the limit, and hand it on as a sized one
                 data = environ["wsgi.input"].read(limit + 1)
                 if len(data) > limit:
@@ -152,6 +152,7 @@ class KitDispatcher(DomainDispatcherApplication):
                 environ["wsgi.input"] = io.BytesIO(data)
                 environ["CONTENT_LENGTH"] = str(len(data))
                 environ.pop("wsgi.input_terminated", None)
+                environ.pop("HTTP_TRANSFER_ENCODING", None)  # werkzeug ignores a length else
         if limit is None and _json_api(environ, path):
             return _too_deep(environ)
         return None

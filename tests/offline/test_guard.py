@@ -434,3 +434,20 @@ def test_the_preview_on_a_taken_port_says_so():
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_chunked_control_bodies_are_held_to_the_limit(server):
+    def chunked(body: bytes):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            headers = {"X-Kit-Secret": server.secret, "Transfer-Encoding": "chunked"}
+            chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+            connection.request("POST", "/_kit/settings", chunks, headers, encode_chunked=True)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    assert chunked(b'{"job_seconds": 4}') == 200
+    assert server.settings.job_seconds == 4
+    assert chunked(b'{"job_seconds": 5, "pad": "' + b"x" * (1024 * 1024) + b'"}') == 413
+    assert server.settings.job_seconds == 4
