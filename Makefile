@@ -58,14 +58,17 @@ serve: $(STAMP)
 # Run the lab by hand, offline: the stand-in with the auto reviewer off (you review in its worker
 # portal, the link notebook 04 prints) and JupyterLab with every kernel pointed at it. Ctrl-C
 # stops both. Offline runs keep their state in .kit/offline-run.json, apart from AWS runs; each
-# `make lab` starts a fresh stand-in, so run the notebooks from 01.
+# `make lab` starts a fresh stand-in, so run the notebooks from 01. A second `make lab` while one
+# runs stops at once, before it touches the first one's files (LAB_PORT picks another port).
+LAB_PORT ?= 4566
 lab: $(STAMP)
+	@$(PY) -m helpers.offline check-port --port $(LAB_PORT) || exit 1
 	@mkdir -p .kit && rm -f .kit/offline.env .kit/offline-run.json
 	@touch .kit/aws-config .kit/aws-credentials
-	@$(PY) -m helpers.offline serve --port 4566 --auto-review off --env-file .kit/offline.env & \
+	@$(PY) -m helpers.offline serve --port $(LAB_PORT) --auto-review off --env-file .kit/offline.env & \
 	server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
 	for i in $$(seq 150); do [ -f .kit/offline.env ] && break; kill -0 $$server 2>/dev/null || break; sleep 0.2; done; \
-	if [ ! -f .kit/offline.env ]; then echo "The stand-in did not start: is port 4566 in use?"; exit 1; fi; \
+	if [ ! -f .kit/offline.env ]; then echo "The stand-in did not start: is port $(LAB_PORT) in use?"; exit 1; fi; \
 	. ./.kit/offline.env; \
 	export AWS_CONFIG_FILE="$(CURDIR)/.kit/aws-config" AWS_SHARED_CREDENTIALS_FILE="$(CURDIR)/.kit/aws-credentials"; \
 	export VMK_STATE_FILE="$(CURDIR)/.kit/offline-run.json"; \

@@ -67,12 +67,19 @@ def pytest_terminal_summary(terminalreporter, config):
     if not counts:
         return
     terminalreporter.section("reliability summary")
-    for key in ("faults injected", "errors surfaced", "resources left", "bad inputs rejected"):
-        terminalreporter.write_line(f"{key:>20}: {counts.get(key, 0)}")
+    for key in (
+        "faults injected",
+        "errors surfaced",
+        "resources left",
+        "bad inputs rejected",
+        "cross-site requests refused",
+        "uploaded pages kept from running",
+    ):
+        terminalreporter.write_line(f"{key:>32}: {counts.get(key, 0)}")
     # Counted only when a test adds to them (state files, lost endpoints, clean up's guards).
     for key in ("state faults named", "connection losses named", "resources kept for other runs"):
         if key in counts:
-            terminalreporter.write_line(f"{key:>20}: {counts[key]}")
+            terminalreporter.write_line(f"{key:>32}: {counts[key]}")
 
 
 def pytest_unconfigure(config):

@@ -17,11 +17,13 @@ it answers HTTP Range requests, without which Chromium cannot seek in an MP4::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import logging
 import mimetypes
 import re
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -301,20 +303,59 @@ class PreviewServer:
 
 
 class _PreviewHandler(BaseHTTPRequestHandler):
+    """The preview's HTTP handler, with the stand-in's checks (:mod:`helpers.offline.guard`):
+    a loopback Host, no request from another site acted on, bodies within limits, and CSP,
+    ``nosniff`` and ``frame-ancestors`` on every answer."""
+
     preview: PreviewServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("preview: " + format, *args)
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        from helpers.offline import guard
+
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Length", str(len(body)))
+        for name, value in {**guard.page_headers(), **(headers or {})}.items():
+            self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _refused(self, unsafe_only: bool) -> bool:
+        """Answer 403 and return True when the request must not be acted on."""
+        from helpers.offline import guard
+
+        host = self.headers.get("Host")
+        problem = guard.host_problem(host, str(self.preview.host))
+        kind = "host"
+        if problem is None:
+            kind = "cross-site"
+            problem = guard.cross_site_problem(
+                self.headers, host, unsafe_only=unsafe_only, method=self.command
+            )
+        if problem is None:
+            return False
+        guard.refused(kind)
+        self.close_connection = True
+        self._json({"message": problem}, 403)
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (a malformed request line or header) answered as JSON."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # the client may be gone
+            self._json({"message": message or self.responses.get(code, ("error",))[0]}, code)
 
     def _json(self, payload: Any, status: int = 200) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json")
@@ -323,6 +364,10 @@ class _PreviewHandler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
+        from helpers.offline import guard
+
+        if self._refused(unsafe_only=True):
+            return
         path = urlsplit(self.path).path
         if path in ("/", "/index.html"):
             try:
@@ -331,7 +376,8 @@ class _PreviewHandler(BaseHTTPRequestHandler):
                 text = f"The template does not render: {type(err).__name__}: {err}"
                 self._send(500, html.escape(text).encode(), "text/html; charset=utf-8")
                 return
-            self._send(200, page.encode(), "text/html; charset=utf-8")
+            csp = guard.page_headers(self.preview.template or load_template())
+            self._send(200, page.encode(), "text/html; charset=utf-8", csp)
         elif path == "/crowd-html-elements.js":
             self._send(200, stand_in_script(), "text/javascript; charset=utf-8")
         elif path == "/answers":
@@ -353,25 +399,48 @@ class _PreviewHandler(BaseHTTPRequestHandler):
             return
         kind = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
         status, headers, body = range_response(data, self.headers.get("Range"))
+        from helpers.offline import guard
+
         self.send_response(status)
         self.send_header("Content-Type", kind)
-        for name, value in headers.items():
+        for name, value in {**headers, **guard.media_headers(kind)}.items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
     def do_POST(self) -> None:
+        from helpers.offline import guard
+
+        if self._refused(unsafe_only=False):
+            return
+        try:
+            length = guard.content_length(
+                self.headers.get("Content-Length"), guard.MAX_ANSWER_BYTES
+            )
+        except guard.BadBody as err:
+            guard.refused("body")
+            self.close_connection = True  # the body, if any, is not read
+            self._json({"message": str(err)}, err.status)
+            return
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True
+            self._json({"message": "send the answer with a Content-Length"}, 411)
+            return
+        data = self.rfile.read(length)
         if urlsplit(self.path).path != "/answers":
             self._send(404, b"not found", "text/plain")
             return
-        length = int(self.headers.get("Content-Length") or 0)
         try:
-            body = json.loads(self.rfile.read(length) or b"null")
+            body = guard.parse_json(data or b"null")
             content = body["answerContent"]
             if not isinstance(content, dict):
                 raise TypeError("answerContent is not an object")
-        except (ValueError, KeyError, TypeError) as err:
+        except guard.BadBody as err:
+            guard.refused("body")
+            self._json({"message": f"send {{'answerContent': {{...}}}} ({err})"}, 400)
+            return
+        except (KeyError, TypeError) as err:
             self._json({"message": f"send {{'answerContent': {{...}}}} ({err})"}, 400)
             return
         self.preview.record(content)
@@ -402,7 +471,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
     uri = "s3://local-preview/moderation-sample.mp4"
-    server = serve(sample_input(uri), {uri: SAMPLE_VIDEO}, host=args.host, port=args.port)
+    try:
+        server = serve(sample_input(uri), {uri: SAMPLE_VIDEO}, host=args.host, port=args.port)
+    except OSError as error:  # the port is taken: say so, without a stack trace
+        print(
+            f"error: cannot listen on {args.host}:{args.port} ({error.strerror}); "
+            "stop the other preview or pass --port",
+            file=sys.stderr,
+        )
+        return 1
     print(f"Reviewer page preview: {server.url}  (Ctrl-C to stop)", flush=True)
     try:
         threading.Event().wait()

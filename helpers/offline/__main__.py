@@ -66,12 +66,44 @@ def _parser() -> argparse.ArgumentParser:
         help="also write the export lines to this file once listening (removed on exit)",
     )
     serve.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    check = commands.add_parser(
+        "check-port", help="exit 1, saying so, when the port is taken (make lab asks first)"
+    )
+    check.add_argument("--host", default="127.0.0.1", help="address (%(default)s)")
+    check.add_argument("--port", type=int, default=5000, help="port (%(default)s)")
     return parser
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the stand-in cannot listen on ``host:port`` (None when it can)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return f"{host}:{port} is in use ({error.strerror})"
+    return None
+
+
+def _in_use_message(problem: str, port: int) -> str:
+    return (
+        f"error: {problem}. Another `make lab` or stand-in may be running: use it, or stop it "
+        f"(Ctrl-C in its terminal) and try again, or free port {port}. Nothing was changed."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "check-port":
+        problem = port_problem(args.host, args.port)
+        if problem:
+            print(_in_use_message(problem, args.port), file=sys.stderr)
+            return 1
+        return 0
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -92,7 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from helpers.offline.server import shell_lines, start_server
 
-    server = start_server(cfg, port=args.port, host=args.host, env_file=args.env_file)
+    try:
+        server = start_server(cfg, port=args.port, host=args.host, env_file=args.env_file)
+    except OSError as error:  # the port is taken (or the address is not this machine's)
+        print(
+            _in_use_message(f"cannot listen on {args.host}:{args.port}: {error}", args.port),
+            file=sys.stderr,
+        )
+        return 1
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -16,7 +16,9 @@ Each fault applies to the next N occurrences of what it names, then turns itself
 ==================  =====================================================================
 
 Python: :func:`inject`, :func:`clear`, :func:`active`. HTTP (so notebook kernels see them):
-``POST /_kit/faults`` with the same JSON, ``GET /_kit/faults``, ``DELETE /_kit/faults``.
+``POST /_kit/faults`` with the same JSON, ``GET /_kit/faults``, ``DELETE /_kit/faults``, each
+with the server's secret (``helpers.offline.control.call("POST", "faults", {...})`` sends it).
+A request is armed whole or not at all.
 Every fault that fires is counted in :func:`fired` and logged.
 """
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import math
 import threading
 import warnings
 from typing import Any
@@ -47,26 +50,59 @@ _fired: dict[str, int] = {}
 
 
 def inject(**faults: Any) -> dict[str, Any]:
-    """Add faults (see the module doc); returns the active faults. Raises ValueError on a typo."""
+    """Add faults (see the module doc); returns the active faults.
+
+    All or nothing: every value is checked before any is armed, and ValueError names the first
+    that is unknown, malformed, negative or not finite (nothing is armed then).
+    """
+    checked = {key: _checked(key, value) for key, value in faults.items()}
     with _LOCK:
-        for key, value in faults.items():
-            if key not in _EMPTY:
-                raise ValueError(f"unknown fault {key!r}; known: {', '.join(_EMPTY)}")
+        for key, value in checked.items():
             if key == "throttle":
-                if not isinstance(value, dict):
-                    raise ValueError("throttle takes {operation: count}")
-                _state["throttle"].update({str(k): int(v) for k, v in value.items()})
-            elif key == "loops":
-                outcome = value.get("outcome")
-                if outcome not in LOOP_OUTCOMES:
-                    raise ValueError(f"loops outcome must be one of {LOOP_OUTCOMES}")
-                _state["loops"] = {"outcome": outcome, "count": int(value.get("count", 1))}
-            elif key in ("job_message", "flow_reason"):
-                _state[key] = str(value)
+                _state["throttle"].update(value)
             else:
-                _state[key] = int(value)
+                _state[key] = value
         LOG.info("faults now: %s", _state)
         return copy.deepcopy(_state)
+
+
+def _count(name: str, value: Any) -> int:
+    """A count of occurrences: a whole number >= 0 (``2`` or ``2.0``; not ``True``, NaN, -1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+    return int(value)
+
+
+def _checked(key: str, value: Any) -> Any:
+    """The value to arm for fault ``key``; raises ValueError when it is not valid."""
+    if key not in _EMPTY:
+        raise ValueError(f"unknown fault {key!r}; known: {', '.join(_EMPTY)}")
+    if key == "throttle":
+        if not isinstance(value, dict):
+            raise ValueError("throttle takes {operation: count}")
+        for operation in value:
+            if not isinstance(operation, str) or not operation:
+                raise ValueError(f"throttle's operation names are strings, not {operation!r}")
+        return {op: _count(f"throttle[{op!r}]", n) for op, n in value.items()}
+    if key == "loops":
+        if not isinstance(value, dict):
+            raise ValueError('loops takes {"outcome": ..., "count": N}')
+        outcome = value.get("outcome")
+        if outcome not in LOOP_OUTCOMES:
+            raise ValueError(f"loops outcome must be one of {LOOP_OUTCOMES}")
+        unknown = sorted(set(value) - {"outcome", "count"})
+        if unknown:
+            raise ValueError(f"loops takes outcome and count, not {unknown}")
+        return {"outcome": outcome, "count": _count("loops count", value.get("count", 1))}
+    if key in ("job_message", "flow_reason"):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{key} must be a non-empty string, not {value!r}")
+        return value
+    return _count(key, value)
 
 
 def clear() -> None:

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
-from helpers.offline import a2i_runtime, settings
+from helpers.offline import a2i_runtime, guard, settings
 from helpers.offline import sagemaker as sm
 
 LOG = logging.getLogger("helpers.offline")
@@ -389,15 +389,23 @@ def _task(request: Request, worker_name: str, account: str, region: str, name: s
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"{_header(worker_name, title)}<main class='portal'>{page}</main></body></html>"
     )
-    return Response(document, mimetype="text/html")
+    return Response(document, mimetype="text/html", headers=guard.page_headers(template))
 
 
 def _submit(request: Request, worker_name: str, account: str, region: str, name: str) -> Response:
+    data = request.stream.read(guard.MAX_ANSWER_BYTES + 1)
+    if len(data) > guard.MAX_ANSWER_BYTES:
+        guard.refused("body")
+        return _json({"message": f"an answer is at most {guard.MAX_ANSWER_BYTES} bytes"}, 413)
+    try:
+        body = guard.parse_json(data)
+    except guard.BadBody as error:
+        guard.refused("body")
+        return _json({"message": str(error)}, error.status)
     found = find_loop(account, region, name)
     if found is None:
         return _json({"message": f"no human loop {name} in {account}/{region}"}, 404)
     backend, loop = found
-    body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("answerContent"), dict):
         return _json({"message": 'send a JSON object {"answerContent": {...}}'}, 400)
     worker = portal_worker(account, region, worker_name)
@@ -436,6 +444,9 @@ def _media(request: Request, parts: list[str]) -> Response:
     response = Response(chunk if request.method != "HEAD" else b"", status=status, mimetype=kind)
     for name, value in headers.items():
         response.headers[name] = value
+    # an uploaded HTML or SVG must never run on the portal's origin (see guard.media_headers)
+    for name, value in guard.media_headers(kind).items():
+        response.headers[name] = value
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -445,6 +456,14 @@ def application(environ: dict[str, Any], start_response: Any) -> Any:
     request = Request(environ)
     route = request.path[len(PREFIX) :].strip("/")
     parts = route.split("/") if route else []
+    if "worker" in request.args:
+        # switching worker changes who the browser works as: never for another site's link
+        problem = guard.cross_site_problem(
+            request.headers, request.host, unsafe_only=False, method=request.method
+        )
+        if problem:
+            guard.refused("cross-site")
+            return _json({"message": problem}, 403)(environ, start_response)
     worker = _worker_name(request)
     if worker is None:
         response = _json({"message": "a worker name has 1-64 letters, digits, '.', '_', '-'"}, 400)
@@ -464,6 +483,8 @@ def application(environ: dict[str, Any], start_response: Any) -> Any:
         response = _submit(request, worker, *parts[1:4])
     else:
         response = _json({"message": f"no portal page {method} {request.path}"}, 404)
+    for name, value in guard.page_headers().items():
+        response.headers.setdefault(name, value)
     if request.cookies.get(WORKER_COOKIE) != worker:
-        response.set_cookie(WORKER_COOKIE, worker, path=PREFIX, samesite="Lax")
+        response.set_cookie(WORKER_COOKIE, worker, path=PREFIX, httponly=True, samesite="Lax")
     return response(environ, start_response)

@@ -14,6 +14,12 @@ Control endpoints (JSON) besides moto's own ``/moto-api/``:
   ``DELETE /_kit/faults`` → inject or clear faults at runtime
 * ``POST /_kit/advance`` with ``{"seconds": N}`` → moves the stand-in's clock forward
 
+Every control endpoint but ``/_kit/health``, and moto's ``/moto-api/``, needs the server's
+secret in the ``X-Kit-Secret`` header (:attr:`OfflineServer.secret`, also in its ``env`` as
+``VMK_OFFLINE_SECRET``; :mod:`helpers.offline.control` sends it). Before anything else, every
+request passes the checks of :mod:`helpers.offline.guard`: a loopback ``Host``, nothing sent by
+another site, bodies within their limits (see the Security section of the README).
+
 The offline worker portal (:mod:`helpers.offline.portal`) answers under ``/_portal/`` on the same
 port; while the server runs, DescribeWorkteam's ``SubDomain`` is the portal's URL (unless the
 settings name another ``workteam_subdomain``).
@@ -21,8 +27,10 @@ settings name another ``workteam_subdomain``).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import math
 import os
 import threading
 from pathlib import Path
@@ -36,6 +44,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from helpers.offline import guard
 from helpers.offline import settings as _settings
 from helpers.offline.registration import install
 
@@ -45,6 +54,8 @@ HTTP_LOG = logging.getLogger("helpers.offline.http")
 CONTROL_PREFIX = "/_kit/"
 #: Where the offline worker portal answers (see :mod:`helpers.offline.portal`).
 PORTAL_PREFIX = "/_portal/"
+#: moto's own control endpoints (reset, dashboard); guarded like ``/_kit/``.
+MOTO_API_PREFIX = "/moto-api"
 
 
 class _RequestHandler(MotoRequestHandler):
@@ -72,8 +83,16 @@ class KitDispatcher(DomainDispatcherApplication):
             return f"a2i-runtime.sagemaker.{region}.amazonaws.com"
         return host
 
+    #: The per-server secret of the control endpoints (set by :func:`start_server`).
+    secret: str | None = None
+    #: The address the server listens on (a specific one is an accepted Host too).
+    bound_host: str | None = None
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
+        refusal = self._refusal(environ, path)
+        if refusal is not None:
+            return refusal(environ, start_response)
         if path.startswith(CONTROL_PREFIX):
             return _control(Request(environ))(environ, start_response)
         if path == PORTAL_PREFIX.rstrip("/"):
@@ -83,11 +102,139 @@ class KitDispatcher(DomainDispatcherApplication):
             from helpers.offline import portal
 
             return portal.application(environ, start_response)
-        return super().__call__(environ, start_response)
+        return super().__call__(environ, _without_cors(environ, start_response))
+
+    def _refusal(self, environ: dict[str, Any], path: str) -> Response | None:
+        """The answer to a request refused before anything acts on it, or None to go on."""
+        request = Request(environ)
+        host = environ.get("HTTP_HOST")
+        problem = guard.host_problem(host, self.bound_host)
+        if problem:
+            guard.refused("host")
+            return _json({"error": problem}, 403)
+        control = path.startswith(CONTROL_PREFIX) or path.startswith(MOTO_API_PREFIX)
+        portal = path.startswith(PORTAL_PREFIX.rstrip("/"))
+        problem = guard.cross_site_problem(
+            request.headers, host, unsafe_only=portal, method=request.method
+        )
+        if problem:
+            guard.refused("cross-site")
+            LOG.warning("refused %s %s: %s", request.method, path, problem)
+            return _json({"error": problem, "message": problem}, 403)
+        open_route = path == CONTROL_PREFIX + "health" and request.method in ("GET", "HEAD")
+        given = request.headers.get(guard.SECRET_HEADER)
+        if control and not open_route and not guard.secret_matches(self.secret, given):
+            guard.refused("secret")
+            message = (
+                f"control endpoints need this server's secret in the {guard.SECRET_HEADER} "
+                f"header (the server's env gives it as {guard.SECRET_ENV})"
+            )
+            return _json({"error": message}, 403)
+        limit = None
+        if control or portal:
+            limit = guard.MAX_CONTROL_BYTES
+            if portal and path.endswith("/submit"):
+                limit = guard.MAX_ANSWER_BYTES
+        try:
+            guard.content_length(environ.get("CONTENT_LENGTH"), limit or 2**63)
+        except guard.BadBody as error:
+            guard.refused("body")
+            return _json({"error": str(error), "message": str(error)}, error.status)
+        if limit is not None and not environ.get("CONTENT_LENGTH"):
+            chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+            if chunked and request.method in guard.UNSAFE_METHODS:
+                # read the chunked body here, within the limit, and hand it on as a sized one
+                data = environ["wsgi.input"].read(limit + 1)
+                if len(data) > limit:
+                    guard.refused("body")
+                    message = f"the body is over {limit} bytes; at most {limit} are accepted here"
+                    return _json({"error": message, "message": message}, 413)
+                environ["wsgi.input"] = io.BytesIO(data)
+                environ["CONTENT_LENGTH"] = str(len(data))
+                environ.pop("wsgi.input_terminated", None)
+                environ.pop("HTTP_TRANSFER_ENCODING", None)  # werkzeug ignores a length else
+        if limit is None and _json_api(environ, path):
+            return _too_deep(environ)
+        return None
+
+
+#: AWS API requests whose JSON bodies moto parses (JSON protocol, A2I's REST JSON).
+_JSON_API_BYTES = 16 * 1024 * 1024
+
+
+def _json_api(environ: dict[str, Any], path: str) -> bool:
+    length = environ.get("CONTENT_LENGTH") or ""
+    sized = length.isdigit() and 0 < int(length) <= _JSON_API_BYTES
+    return sized and ("HTTP_X_AMZ_TARGET" in environ or path.startswith("/human-loops"))
+
+
+def _too_deep(environ: dict[str, Any]) -> Response | None:
+    """400 SerializationException for a JSON body nested deeper than AWS would parse.
+
+    moto parses with Python's json, which raises RecursionError (a 500) on a deep enough body.
+    """
+    data = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+    if guard.json_depth(data) <= guard.MAX_JSON_DEPTH:
+        return None
+    guard.refused("body")
+    message = f"Request body is nested deeper than {guard.MAX_JSON_DEPTH} levels"
+    return Response(
+        json.dumps({"__type": "SerializationException", "message": message}),
+        status=400,
+        headers={"x-amzn-ErrorType": "SerializationException"},
+        mimetype="application/x-amz-json-1.1",
+    )
+
+
+#: Headers of every AWS endpoint answer: data for programs, never a document that runs (an
+#: object GET from S3 on the portal's origin is as dangerous as one under /_portal/media/).
+_API_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'none'"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+]
+
+
+def _without_cors(environ: dict[str, Any], start_response: Any) -> Any:
+    """``start_response`` that drops moto's CORS headers (it reflects any origin).
+
+    Only this server's own origin may read its answers, and the same origin needs no CORS.
+    Every answer also gets :data:`_API_HEADERS`.
+    """
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        kept = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
+        names = {k.lower() for k, _ in kept}
+        kept += [(k, v) for k, v in _API_HEADERS if k.lower() not in names]
+        return start_response(status, kept, exc_info) if exc_info else start_response(status, kept)
+
+    return start
 
 
 def _json(payload: Any, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+def _body(request: Request) -> Any:
+    """The request's JSON body (within the control limit); raises :class:`guard.BadBody`."""
+    data = request.stream.read(guard.MAX_CONTROL_BYTES + 1)
+    if len(data) > guard.MAX_CONTROL_BYTES:
+        raise guard.BadBody(f"at most {guard.MAX_CONTROL_BYTES} bytes are accepted here", 413)
+    return guard.parse_json(data) if data.strip() else None
+
+
+def _seconds(body: Any) -> float:
+    """``{"seconds": N}`` → N, a finite number >= 0 (raises ValueError otherwise)."""
+    if not isinstance(body, dict) or "seconds" not in body:
+        raise ValueError('send {"seconds": N}, N a number of seconds >= 0')
+    seconds = body["seconds"]
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise ValueError(f"seconds must be a number, not {seconds!r}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"seconds must be a finite number >= 0, not {seconds!r}")
+    return float(seconds)
 
 
 def _control(request: Request) -> Response:
@@ -101,7 +248,7 @@ def _control(request: Request) -> Response:
         if route == "settings" and request.method == "GET":
             return _json(cfg.to_dict())
         if route == "settings" and request.method == "POST":
-            changes = request.get_json(force=True, silent=True)
+            changes = _body(request)
             if not isinstance(changes, dict):
                 return _json({"error": "send a JSON object of settings to change"}, 400)
             cfg.update(changes)
@@ -110,7 +257,7 @@ def _control(request: Request) -> Response:
         if route == "faults" and request.method == "GET":
             return _json({"active": faults.active(), "fired": faults.fired()})
         if route == "faults" and request.method == "POST":
-            body = request.get_json(force=True, silent=True)
+            body = _body(request)
             if not isinstance(body, dict):
                 return _json({"error": "send a JSON object of faults to inject"}, 400)
             return _json({"active": faults.inject(**body), "fired": faults.fired()})
@@ -118,12 +265,14 @@ def _control(request: Request) -> Response:
             faults.clear()
             return _json({"active": faults.active(), "fired": {}})
         if route == "advance" and request.method == "POST":
-            body = request.get_json(force=True, silent=True) or {}
-            seconds = float(body.get("seconds", 0))
-            moment = _settings.advance_clock(seconds)
+            moment = _settings.advance_clock(_seconds(_body(request)))
             rekognition.notify_due_jobs()
             return _json({"now": moment.isoformat()})
-    except (TypeError, ValueError) as error:
+    except guard.BadBody as error:
+        guard.refused("body")
+        return _json({"error": str(error)}, error.status)
+    except (TypeError, ValueError, OverflowError) as error:
+        guard.refused("control value")
         return _json({"error": str(error)}, 400)
     return _json({"error": f"no control endpoint {request.method} {request.path}"}, 404)
 
@@ -142,15 +291,22 @@ _WARM_UP_CALLS: list[tuple[str, Any]] = [
 ]
 
 
-def environment(endpoint: str, region: str) -> dict[str, str]:
-    """The environment that points boto3 at the server as the offline identity."""
-    return {
+def environment(endpoint: str, region: str, secret: str | None = None) -> dict[str, str]:
+    """The environment that points boto3 at the server as the offline identity.
+
+    With ``secret``, it also carries the server's control secret (``VMK_OFFLINE_SECRET``), so
+    the processes it is given to (notebook kernels) may post faults and settings.
+    """
+    env = {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": _settings.OFFLINE_ACCESS_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": _settings.OFFLINE_SECRET_ACCESS_KEY,
         "AWS_SESSION_TOKEN": _settings.OFFLINE_SESSION_TOKEN,
         "AWS_DEFAULT_REGION": region,
     }
+    if secret:
+        env[guard.SECRET_ENV] = secret
+    return env
 
 
 def shell_lines(env: dict[str, str]) -> list[str]:
@@ -168,8 +324,11 @@ class OfflineServer:
         cfg: _settings.OfflineSettings,
         previous: tuple[_settings.OfflineSettings, float],
         env_file: Path | None,
+        secret: str,
     ) -> None:
         self._server = server
+        #: The control endpoints' secret (header ``X-Kit-Secret``); also in :attr:`env`.
+        self.secret = secret
         self._thread = thread
         self._previous = previous
         self._env_file = env_file
@@ -179,7 +338,7 @@ class OfflineServer:
         self.port = int(port)
         self.endpoint = f"http://{self.host}:{self.port}"
         #: Environment that points boto3 at this server as the offline identity.
-        self.env = environment(self.endpoint, cfg.region)
+        self.env = environment(self.endpoint, cfg.region, secret)
         #: The offline worker portal (DescribeWorkteam's SubDomain while the server runs).
         self.portal_url = f"{self.endpoint}{PORTAL_PREFIX}"
         self._owns_subdomain = cfg.workteam_subdomain is None
@@ -219,6 +378,15 @@ class OfflineServer:
             aws_session_token=self.env["AWS_SESSION_TOKEN"],
         )
 
+    def control(self, method: str, route: str, body: Any = None) -> Any:
+        """One request to this server's ``/_kit/<route>``, with its secret (JSON answer).
+
+        Raises :class:`helpers.offline.control.ControlError` when the server refuses it.
+        """
+        from helpers.offline import control
+
+        return control.call(method, route, body, endpoint=self.endpoint, secret=self.secret)
+
     def warm_up(self) -> None:
         """Load every service the kit uses now rather than on its first request.
 
@@ -251,12 +419,16 @@ def write_env_file(path: Path, env: dict[str, str]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(
+    text = (
         "# offline AWS stand-in of the video moderation kit; source this file\n"
         + "\n".join(shell_lines(env))
-        + "\n",
-        encoding="utf-8",
+        + "\n"
     )
+    # only this user may read it: it holds the server's control secret
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
     os.replace(partial, path)
 
 
@@ -278,11 +450,15 @@ def start_server(
     BackendDict.reset()
     cfg = settings if settings is not None else _settings.OfflineSettings()
     app = KitDispatcher(create_backend_app)
+    app.secret = guard.new_secret()
+    app.bound_host = host
     server = make_server(host, port, app, threaded=True, request_handler=_RequestHandler)
     previous = _settings.activate(cfg)
     thread = threading.Thread(target=server.serve_forever, name="vmk-offline-aws", daemon=True)
     thread.start()
-    handle = OfflineServer(server, thread, cfg, previous, Path(env_file) if env_file else None)
+    handle = OfflineServer(
+        server, thread, cfg, previous, Path(env_file) if env_file else None, app.secret
+    )
     if env_file:
         write_env_file(Path(env_file), handle.env)
     LOG.info("offline stand-in listening at %s", handle.endpoint)

@@ -13,6 +13,7 @@ reviewer's policy reads them when it acts.
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -177,15 +178,15 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError(f"{name} must be a number of seconds, not {value!r}")
         number = float(value)
-        if not number >= 0:
-            raise ValueError(f"{name} must be >= 0, not {value!r}")
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(f"{name} must be >= 0 (and finite), not {value!r}")
         return number
     if name in _NON_NEGATIVE_INTS or name == "max_concurrent_jobs":
         if isinstance(value, bool):
             raise ValueError(f"{name} must be an integer, not {value!r}")
         try:
             number = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"{name} must be an integer, not {value!r}") from None
         low = 1 if name == "max_concurrent_jobs" else 0
         if number < low or number != float(value):
@@ -198,6 +199,8 @@ def _coerce(name: str, value: Any) -> Any:
             choices = ", ".join(p.value for p in AutoReviewPolicy)
             raise ValueError(f"auto_review must be one of {choices}, not {value!r}") from None
     if name == "recordings_dir":
+        if not isinstance(value, (str, Path)) or not str(value):
+            raise ValueError(f"recordings_dir must be a folder path, not {value!r}")
         return Path(value)
     if name == "reviewer_accuracy":
         values = [value] if isinstance(value, (int, float, str)) else value
@@ -267,6 +270,10 @@ def now() -> datetime:
 
 def advance_clock(seconds: float) -> datetime:
     """Move the stand-in's clock forward (timed transitions happen without sleeping)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise ValueError(f"seconds must be a number, not {seconds!r}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"seconds must be finite, not {seconds!r}")
     if seconds < 0:
         raise ValueError("the clock only moves forward")
     with _RUNTIME.lock:

@@ -125,13 +125,14 @@ def test_throttling_bursts_are_absorbed_by_retries(session, reliability, monkeyp
 def test_faults_over_http_reach_other_processes(tmp_path):
     with start_server(OfflineSettings.instant()) as server:
         url = f"{server.endpoint}/_kit/faults"
+        secret = {"X-Kit-Secret": server.env["VMK_OFFLINE_SECRET"]}
         body = json.dumps({"fail_jobs": 2, "throttle": {"*": 1}}).encode()
-        request = urllib.request.Request(url, data=body, method="POST")
+        request = urllib.request.Request(url, data=body, method="POST", headers=secret)
         answer = json.loads(urllib.request.urlopen(request).read())
         assert answer["active"]["fail_jobs"] == 2
         assert answer["active"]["throttle"] == {"*": 1}
-        urllib.request.urlopen(urllib.request.Request(url, method="DELETE")).read()
-        assert json.loads(urllib.request.urlopen(url).read())["active"]["fail_jobs"] == 0
+        urllib.request.urlopen(urllib.request.Request(url, method="DELETE", headers=secret))
+        assert server.control("GET", "faults")["active"]["fail_jobs"] == 0
     with pytest.raises(ValueError, match="unknown fault"):
         faults.inject(fail_everything=1)
 

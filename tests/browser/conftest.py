@@ -57,7 +57,10 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    # Playwright evaluates a string given to wait_for_function with eval() while it polls, which
+    # the pages' Content-Security-Policy forbids; test_cross_site.py drives the pages with their
+    # CSP in force (and fails on any CSP violation).
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, bypass_csp=True)
     pg = context.new_page()
     yield pg
     context.close()

@@ -19,7 +19,10 @@ def test_failed_job_is_shown_as_what_and_what_to_do(tmp_path, reliability):
         if path.name == "01_setup.ipynb":
             body = json.dumps({"fail_jobs": 1, "job_message": "Unsupported codec/format."})
             request = urllib.request.Request(
-                f"{server.endpoint}/_kit/faults", data=body.encode(), method="POST"
+                f"{server.endpoint}/_kit/faults",
+                data=body.encode(),
+                method="POST",
+                headers={"X-Kit-Secret": server.env["VMK_OFFLINE_SECRET"]},
             )
             urllib.request.urlopen(request).read()
         if path.name == "07_clean_up.ipynb":

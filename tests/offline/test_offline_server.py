@@ -31,8 +31,12 @@ def server(offline_settings, tmp_path, monkeypatch, use_stand_in):
 
 
 def http(server, method, path, payload=None):
+    """One request with the server's control secret (as the kit's own clients send it)."""
     data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(server.endpoint + path, data=data, method=method)
+    headers = {"X-Kit-Secret": server.secret}
+    request = urllib.request.Request(
+        server.endpoint + path, data=data, method=method, headers=headers
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -222,7 +226,9 @@ def test_cli_serves_on_a_free_port_and_writes_the_env_file(tmp_path):
             aws_session_token=exported["AWS_SESSION_TOKEN"],
         )
         assert "assumed-role/VideoModerationKitNotebookRole" in sts.get_caller_identity()["Arn"]
-        with urllib.request.urlopen(endpoint + "/_kit/settings", timeout=10) as response:
+        secret = {"X-Kit-Secret": exported["VMK_OFFLINE_SECRET"]}
+        request = urllib.request.Request(endpoint + "/_kit/settings", headers=secret)
+        with urllib.request.urlopen(request, timeout=10) as response:
             settings = json.loads(response.read())
         assert (settings["auto_review"], settings["answer_after_describes"]) == ("confirm", 0)
     finally:
