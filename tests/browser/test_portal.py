@@ -2,9 +2,10 @@
 
 The stand-in server runs with the auto reviewer off. The test creates the kit's task UI, a flow
 definition and a human loop on the sample video, opens the worker portal at the work team's
-SubDomain, reviews every item with the keyboard and the mouse, and submits. The loop must end
-Completed with output.json's answerContent equal to what the page posted. A screenshot of the
-task in the portal is kept in ``test-artifacts/portal-task.png``.
+SubDomain, reviews every item with the keyboard and the mouse (a correction through the label
+picker, an item's start moved to the playhead, a missed moment added), and submits. The loop
+must end Completed with output.json's answerContent equal to what the page posted. A
+screenshot of the task in the portal is kept in ``test-artifacts/portal-task.png``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import boto3
 import pytest
 from moto.core.base_backend import BackendDict
-from test_reviewer_page import ITEMS, SAMPLE_URI, task_input
+from test_reviewer_page import ITEMS, SAMPLE_URI, task_input, wait_time
 
 from helpers import answers, preview, review
 from helpers.offline import OfflineSettings, portal, start_server
@@ -67,14 +68,35 @@ def test_a_full_review_through_the_portal_completes_the_loop(stand_in, page, art
     page.wait_for_function("document.getElementById('vmk-video').currentTime > 0.3")
     page.click("#vmk-play")
 
+    keys = page.keyboard
     page.click("h2")
-    for key in ("n", "1", "n", "2", "n", "3"):
-        page.keyboard.press(key)
-    page.select_option("#vmk-fix", "Explosions and Blasts")
+    for key in ("1", "2", "3"):
+        keys.press(key)
+    keys.press("Enter")  # the label picker, opened on purpose
+    keys.type("Explosions")
+    keys.press("Enter")
+    keys.press("p")  # back to the weapons item: a note, and a later start
+    wait_time(page, 21.5)
     page.fill("#vmk-note", "the blast, not the rifle")
-    page.click("h2")
-    for key in ("n", "4", "n", "1"):
-        page.keyboard.press(key)
+    keys.press("Escape")
+    keys.press("ArrowRight")
+    wait_time(page, 22.5)
+    keys.press("i")
+    assert page.text_content("#vmk-cur-start") == "0:22.5"
+    for key in ("n", "4", "1"):
+        keys.press(key)
+    # A moment Rekognition missed: the gambling at 0:40, from the playhead, ended with O.
+    for _ in range(3):
+        keys.press("ArrowRight")
+    wait_time(page, 40.0)
+    keys.press("a")
+    keys.type("gambl")
+    keys.press("Enter")
+    assert page.text_content("#vmk-cur-label") == "Gambling"
+    keys.press("ArrowRight")
+    keys.press("ArrowRight")
+    wait_time(page, 42.0)
+    keys.press("o")
     page.fill("#vmk-notes", "Reviewed in the offline portal.")
     page.screenshot(path=str(artifacts / "portal-task.png"), full_page=True)
 
@@ -104,6 +126,17 @@ def test_a_full_review_through_the_portal_completes_the_loop(stand_in, page, art
         ITEMS[3][0]: "unsure",
         ITEMS[4][0]: "violation",
     }
+    weapons = next(item for item in doc["items"] if item["id"] == ITEMS[2][0])
+    assert (weapons["start_ms"], weapons["end_ms"], weapons["adjusted"]) == (22500, 28400, True)
+    [added] = doc["added"]
+    assert (added["label"], added["category"]) == ("Gambling", "Gambling")
+    assert (added["start_ms"], added["end_ms"]) == (40000, 42000)
+    changes = answers.changes_frame(output)
+    assert changes[["change", "id", "label", "start_ms", "end_ms"]].values.tolist() == [
+        ["adjusted", ITEMS[2][0], "Weapons", 22500, 28400],
+        ["added", added["id"], "Gambling", 40000, 42000],
+    ]
+    assert changes.loc[0, "input_start_ms"] == 21500
     frame = review.answers_frame(output)
     wrong = frame.set_index("id").loc[ITEMS[2][0]]
     assert wrong["corrected_category"] == "Explosions and Blasts"

@@ -32,7 +32,9 @@ def many_items(n):
 
 def test_template_stays_under_a2is_limit_with_room_to_spare():
     assert len(TEMPLATE) < review.MAX_TEMPLATE_CHARS
-    assert len(TEMPLATE) < review.MAX_TEMPLATE_CHARS // 2, "the page grew past half the limit"
+    # v3 (keyboard, drafts, timeline zoom, thumbnails, adjust and add) takes about 80,000
+    # characters; a quarter of A2I's limit stays free for what comes next.
+    assert len(TEMPLATE) < review.MAX_TEMPLATE_CHARS * 3 // 4, "the page grew past 3/4 of the limit"
 
 
 def test_load_template_refuses_a_template_over_the_limit(tmp_path):
