@@ -387,4 +387,7 @@ def changes_frame(output: Mapping[str, Any]) -> Any:
                     "escalate": bool(item.get("escalate", False)),
                 }
             )
-    return pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
+    for column in ("start_ms", "end_ms", "input_start_ms", "input_end_ms"):
+        frame[column] = frame[column].astype("Int64")  # whole ms; empty for added moments
+    return frame
