@@ -11,6 +11,7 @@ screenshot of the task in the portal is kept in ``test-artifacts/portal-task.png
 from __future__ import annotations
 
 import json
+import re
 
 import boto3
 import pytest
@@ -35,7 +36,7 @@ def stand_in(tmp_path, monkeypatch, use_stand_in):
         server.stop()
 
 
-def start_loop():
+def start_loop(inputs=None):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.upload_file(str(preview.SAMPLE_VIDEO), BUCKET, KEY, ExtraArgs={"ContentType": "video/mp4"})
@@ -51,8 +52,38 @@ def start_loop():
     )
     flow = review.ensure_flow_definition(sm, "browser", config, timeout=30)
     a2i = boto3.client("sagemaker-a2i-runtime")
+    if inputs is not None:
+        for name, doc in inputs.items():
+            a2i.start_human_loop(
+                HumanLoopName=name,
+                FlowDefinitionArn=flow["FlowDefinitionArn"],
+                HumanLoopInput={"InputContent": json.dumps(doc)},
+            )
+        return a2i, None, review.worker_portal_url(sm, team)
     loop = review.start_human_loop(a2i, flow["FlowDefinitionArn"], "browser", task_input())
     return a2i, loop["HumanLoopName"], review.worker_portal_url(sm, team)
+
+
+def test_the_task_list_names_the_video_the_part_the_age_and_the_time_limit(stand_in, page):
+    inputs = {}
+    for index in range(2):
+        doc = task_input(ITEMS[index * 2 : index * 2 + 2], title="Beach day <b>raw</b>")
+        doc["window"] = {"start_ms": index * 27000, "end_ms": 27000 + index * 27000}
+        doc["window"].update(index=index, count=2)
+        inputs[f"vmk-part-{index}"] = doc
+    _, _, portal_url = start_loop(inputs)
+    page.goto(portal_url)
+    rows = page.locator("#portal-tasks tbody tr")
+    assert rows.count() == 2
+    texts = [rows.nth(n).locator("td").first.text_content() for n in range(2)]
+    assert [t.startswith("Beach day <b>raw</b> part ") for t in texts] == [True, True]
+    assert sorted("part 1 of 2" in t for t in texts) == [False, True]
+    assert sorted("part 2 of 2" in t for t in texts) == [False, True]
+    assert page.locator("#portal-tasks b").count() == 0  # the title is text
+    ages = page.locator("#portal-tasks .portal-age").all_text_contents()
+    assert all(re.match(r"\d+ s\d{4}-\d\d-\d\d ", age) for age in ages), ages
+    limits = page.locator("#portal-tasks .portal-limit").all_text_contents()
+    assert limits == ["1 h", "1 h"]  # A2I's default TaskTimeLimitInSeconds: 3,600 s
 
 
 def test_a_full_review_through_the_portal_completes_the_loop(stand_in, page, artifacts):
