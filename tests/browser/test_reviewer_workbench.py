@@ -112,6 +112,35 @@ def test_a_reload_keeps_the_draft_and_a_submit_clears_it(page, preview_server):
     assert row(page, "i-toast-drink").get_attribute("data-verdict") == ""
 
 
+def test_a_tampered_draft_restores_only_what_the_page_could_have_saved(
+    page, preview_server, dialogs
+):
+    server = preview_server(task_input())
+    open_page(page, server)
+    page.keyboard.press("3")  # a verdict, so a draft is saved
+    page.wait_for_timeout(500)
+    key = page.evaluate("Object.keys(localStorage).find((k) => k.startsWith('vmk-draft/'))")
+    draft = page.evaluate("(k) => JSON.parse(localStorage.getItem(k))", key)
+    draft["items"][0].update(category=f"Beer{HOSTILE}", note=HOSTILE, start=-5)
+    draft["items"].append({"id": "__proto__", "verdict": "constructor"})
+    draft["added"] = [
+        {"id": "a-1", "label": f"L{HOSTILE}", "start": 1000, "end": 2000},
+        {"id": "a-2", "label": "Weapons", "start": 3000, "end": 1000},
+        {"id": "i-smoke", "label": "Weapons", "start": 3000, "end": 4000},
+        {"id": HOSTILE, "label": "Weapons", "start": 3000, "end": 4000, "note": HOSTILE},
+    ]
+    page.evaluate("([k, d]) => localStorage.setItem(k, JSON.stringify(d))", [key, draft])
+    page.evaluate("localStorage.setItem('vmk-draft/stale', JSON.stringify({saved: 0}))")
+    page.reload()
+    open_page(page, server)
+    assert "needs the right label" in row(page, "i-toast-drink").text_content()
+    assert "range changed" not in row(page, "i-toast-drink").text_content()
+    added = page.locator("#vmk-items tr[data-verdict='added']")
+    assert added.count() == 1 and added.get_attribute("data-id") == HOSTILE
+    assert page.evaluate("localStorage.getItem('vmk-draft/stale')") is None
+    assert_inert(page, dialogs, ["/crowd-html-elements.js", "inline"])
+
+
 def test_markers_of_a_lane_never_overlap_and_keep_3_to_1_contrast(page, preview_server):
     server = preview_server(task_input(NESTED))
     open_page(page, server)
