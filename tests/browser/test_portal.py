@@ -174,3 +174,33 @@ def test_a_full_review_through_the_portal_completes_the_loop(stand_in, page, art
     assert wrong["note"] == "the blast, not the rifle"
     assert doc["notes"] == "Reviewed in the offline portal."
     assert answers.validate_review(doc, task_input()["items"]) == doc
+
+
+@pytest.mark.parametrize(
+    ("window", "part"),
+    [
+        ({"index": 1, "count": 3}, (2, 3)),
+        ({"index": 0, "count": 1}, None),  # one part: nothing to say
+        ({"index": 3, "count": 3}, None),
+        ({"index": "1", "count": 3}, None),
+        ({"index": True, "count": 3}, None),
+        ({"index": 1}, None),
+        ("part 2", None),
+    ],
+)
+def test_the_task_lists_part_comes_only_from_a_sane_window(window, part):
+    assert portal._part({"window": window}) == part
+
+
+def test_the_task_lists_durations_read_as_people_say_them():
+    assert [portal._duration(s) for s in (-3, 45, 600, 3600, 3900, 86400, 3 * 86400)] == [
+        "0 s",
+        "45 s",
+        "10 min",
+        "1 h",
+        "1 h 5 min",
+        "1 day",
+        "3 days",
+    ]
+    assert portal._video_title({"video": {"title": " Beach "}}) == "Beach"
+    assert portal._video_title({"video": ["x"]}) == ""
