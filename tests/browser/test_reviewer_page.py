@@ -1,10 +1,14 @@
 """The reviewer's page in Chromium, served by the local preview (HTTP Range) with the sample video.
 
-Covers: the video plays and an item click seeks to its time; the keyboard shortcuts; submit is
-refused until every item has a verdict and the answer then follows vmk-review/1; 2,000 items
-stay usable in the windowed list (only the rows near its scroll position are in the page);
-hostile strings in every input field stay text, in the first rows and in rows built on scroll.
-A screenshot of the page is kept in ``test-artifacts/reviewer-page.png``.
+Covers: the video plays (the page's own controls, no native bar over the picture) and an item
+click seeks to its time; the keyboard: playback keys, Space on a focused button, `?`, a whole
+review with keys only (every verdict kind, a correction through the label picker, a cleared
+verdict), the old wrong-category trap, clean accessible names; submit is refused until every
+item has a verdict and the answer then follows vmk-review/2; 2,000 items stay usable in the
+windowed list (only the rows near its scroll position are in the page); hostile strings in every
+input field stay text, in the first rows and in rows built on scroll. A screenshot of the page is
+kept in ``test-artifacts/reviewer-page.png``. Drafts, the timeline and thumbnails:
+test_reviewer_workbench.py.
 """
 
 from __future__ import annotations
