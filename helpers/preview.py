@@ -173,40 +173,74 @@ def range_response(data: bytes, header: str | None) -> tuple[int, dict[str, str]
 # --- a sample task ------------------------------------------------------------------------------
 
 
+SAMPLE_SCENES = ROOT / "datasets" / "sample_scenes.json"
+#: An interval shorter than this becomes a single moment in the sample review.
+_MOMENT_BELOW_MS = 1500
+#: How often the sample's items say Rekognition sampled a label (ms).
+_SAMPLE_EVERY_MS = 500
+
+
+def _scene_items(duration_ms: int) -> list[dict[str, Any]]:
+    """One review item per label interval of the sample video's scene list, on its scene.
+
+    Each interval of ``datasets/sample_scenes.json`` (when the label is in view) becomes an item
+    with its peak at the interval's middle (where the scene list puts the peak confidence) and a
+    detection every 500 ms; an interval shorter than 1.5 s becomes a single moment there.
+    """
+    from helpers import taxonomy
+
+    scenes = json.loads(SAMPLE_SCENES.read_text(encoding="utf-8"))["scenes"]
+    items = []
+    for scene in scenes:
+        for spec in scene.get("labels", []):
+            name, at_level = spec["name"], spec.get("level")
+            intervals = spec.get("on") or [[scene["start_s"], scene["end_s"]]]
+            for first, last in intervals:
+                start, end = round(first * 1000), round(last * 1000)
+                peak = (start + end) // 2
+                if end - start < _MOMENT_BELOW_MS:
+                    start = end = peak
+                if end > duration_ms:
+                    continue
+                times = list(range(start, end + 1, _SAMPLE_EVERY_MS)) or [start]
+                items.append(
+                    {
+                        "label": name,
+                        "parent": taxonomy.parent(name, at_level),
+                        "category": taxonomy.top_level(name, at_level),
+                        "start_ms": start,
+                        "end_ms": end,
+                        "confidence": float(spec["peak"]),
+                        "detections": len(times),
+                        "peak_ms": peak,
+                        "detections_ms": times,
+                        "scene": scene["id"],
+                    }
+                )
+    items.sort(key=lambda item: (item["start_ms"], item["label"]))
+    return items
+
+
 def sample_input(
     video_s3_uri: str,
     title: str = "Moderation sample",
     duration_ms: int = 54_000,
     rules: str = "lab-v7",
 ) -> dict[str, Any]:
-    """A small ``vmk-input/1`` document (a segment, a moment, a nested label) for previews.
+    """A small ``vmk-input/1`` document for previews: the sample video's labelled moments.
 
-    RenderUiTemplate takes at most 128,000 characters of input, so checks use this rather than
-    a whole review.
+    Its items come from the sample video's scene list (``datasets/sample_scenes.json``), so each
+    lands on its scene: segments, single moments and nested labels, each with its peak and its
+    detections. RenderUiTemplate takes at most 128,000 characters of input, so checks use this
+    rather than a whole review.
     """
     end = max(int(duration_ms), 3000)
-    items = [
-        ("Drinking", "Alcohol Use", "Alcohol", 0.10, 0.22, 97.1, 9),
-        ("Alcoholic Beverages", "Alcohol", "Alcohol", 0.30, 0.30, 81.4, 1),
-        ("Weapons", "Violence", "Violence", 0.55, 0.70, 88.0, 12),
-    ]
+    items = _scene_items(end)
     return {
         "schema": answers.INPUT_SCHEMA,
         "video": {"title": title, "s3_uri": video_s3_uri, "duration_ms": end},
         "items": [
-            {
-                "id": f"i-sample-{n}",
-                "label": label,
-                "parent": parent,
-                "category": category,
-                "start_ms": int(end * start),
-                "end_ms": int(end * stop),
-                "confidence": confidence,
-                "detections": detections,
-            }
-            for n, (label, parent, category, start, stop, confidence, detections) in enumerate(
-                items, 1
-            )
+            {"id": f"i-sample-{n}-{item.pop('scene')}", **item} for n, item in enumerate(items, 1)
         ],
         "rules": rules,
     }

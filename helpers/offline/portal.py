@@ -135,11 +135,8 @@ def open_tasks(worker_name: str | None = None) -> list[dict[str, Any]]:
                     continue
                 flow = _flow_of(backend, loop)
                 config = flow.request.get("HumanLoopConfig", {}) if flow is not None else {}
-                items = (
-                    (loop.input_object or {}).get("items")
-                    if isinstance(loop.input_object, dict)
-                    else None
-                )
+                doc = loop.input_object if isinstance(loop.input_object, dict) else {}
+                items = doc.get("items")
                 tasks.append(
                     {
                         "account": backend.account_id,
@@ -153,9 +150,46 @@ def open_tasks(worker_name: str | None = None) -> list[dict[str, Any]]:
                         "answers": len(loop.answers),
                         "task_count": loop.task_count,
                         "path": task_path(backend.account_id, backend.region_name, loop.name),
+                        "video_title": _video_title(doc),
+                        "part": _part(doc),
+                        "time_limit": int(
+                            config.get("TaskTimeLimitInSeconds") or DEFAULT_TASK_TIME_LIMIT
+                        ),
                     }
                 )
     return sorted(tasks, key=lambda task: task["created"])
+
+
+def _video_title(doc: dict[str, Any]) -> str:
+    """The loop input's ``video.title`` (the kit's reviewer input), or ""."""
+    video = doc.get("video")
+    title = video.get("title") if isinstance(video, dict) else None
+    return title.strip() if isinstance(title, str) else ""
+
+
+def _part(doc: dict[str, Any]) -> tuple[int, int] | None:
+    """``(n, count)`` for a review split into time windows (input ``window``), else None."""
+    window = doc.get("window")
+    if not isinstance(window, dict):
+        return None
+    index, count = window.get("index"), window.get("count")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (index, count)):
+        return None
+    return (index + 1, count) if count > 1 and 0 <= index < count else None
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` for people: "45 s", "12 min", "3 h 5 min", "2 days"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    days = seconds // 86400
+    return f"{days} day" + ("s" if days > 1 else "")
 
 
 def task_path(account_id: str, region: str, loop_name: str) -> str:
@@ -319,24 +353,38 @@ def _worker_name(request: Request) -> str | None:
 def _task_list(request: Request, worker: str) -> Response:
     tasks = open_tasks(worker)
     done = request.args.get("submitted")
-    rows = "".join(
-        "<tr>"
-        f"<td><a class='portal-task' href='{html.escape(t['path'])}'>{html.escape(t['title'])}</a>"
-        f"<br><span class='portal-note'>{html.escape(t['description'])}</span></td>"
-        f"<td>{html.escape(t['loop'])}</td>"
-        f"<td>{'' if t['items'] is None else t['items']}</td>"
-        f"<td>{t['answers']} of {t['task_count']}</td>"
-        f"<td>{t['created'].strftime('%Y-%m-%d %H:%M:%S')} UTC</td>"
-        "</tr>"
-        for t in tasks
-    )
+    now = settings.now()
+
+    def row(t: dict[str, Any]) -> str:
+        # The video's title names the task (every loop of a flow definition shares TaskTitle);
+        # a split review says which part it is; age and time limit say what is urgent.
+        name = t["video_title"] or t["title"]
+        part = f"part {t['part'][0]} of {t['part'][1]}" if t["part"] else ""
+        about = " · ".join(x for x in (part, t["title"] if t["video_title"] else "") if x)
+        created = t["created"]
+        age = _duration((now - created).total_seconds()) if created.tzinfo else ""
+        return (
+            "<tr>"
+            f"<td><a class='portal-task' href='{html.escape(t['path'])}'>{html.escape(name)}</a>"
+            + (f" <strong class='portal-part'>{html.escape(part)}</strong>" if part else "")
+            + f"<br><span class='portal-note'>{html.escape(about or t['description'])}</span></td>"
+            f"<td>{'' if t['items'] is None else t['items']}</td>"
+            f"<td>{t['answers']} of {t['task_count']}</td>"
+            f"<td class='portal-age'>{age}<br><span class='portal-note'>"
+            f"{created.strftime('%Y-%m-%d %H:%M:%S')} UTC</span></td>"
+            f"<td class='portal-limit'>{_duration(t['time_limit'])}</td>"
+            f"<td class='portal-note'>{html.escape(t['loop'])}</td>"
+            "</tr>"
+        )
+
+    rows = "".join(row(t) for t in tasks)
     body = "<h1>Your tasks</h1>"
     if done:
         body += f"<p class='portal-ok'>Task {html.escape(done)} submitted. Thank you.</p>"
     if rows:
         body += (
-            "<table class='portal' id='portal-tasks'><thead><tr><th>Task</th><th>Human loop</th>"
-            "<th>Items</th><th>Answers</th><th>Created</th></tr></thead>"
+            "<table class='portal' id='portal-tasks'><thead><tr><th>Video</th><th>Items</th>"
+            "<th>Answers</th><th>Age</th><th>Time limit</th><th>Human loop</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
         )
     else:

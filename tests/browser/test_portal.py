@@ -2,19 +2,21 @@
 
 The stand-in server runs with the auto reviewer off. The test creates the kit's task UI, a flow
 definition and a human loop on the sample video, opens the worker portal at the work team's
-SubDomain, reviews every item with the keyboard and the mouse, and submits. The loop must end
-Completed with output.json's answerContent equal to what the page posted. A screenshot of the
-task in the portal is kept in ``test-artifacts/portal-task.png``.
+SubDomain, reviews every item with the keyboard and the mouse (a correction through the label
+picker, an item's start moved to the playhead, a missed moment added), and submits. The loop
+must end Completed with output.json's answerContent equal to what the page posted. A
+screenshot of the task in the portal is kept in ``test-artifacts/portal-task.png``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import boto3
 import pytest
 from moto.core.base_backend import BackendDict
-from test_reviewer_page import ITEMS, SAMPLE_URI, task_input
+from test_reviewer_page import ITEMS, SAMPLE_URI, task_input, wait_time
 
 from helpers import answers, preview, review
 from helpers.offline import OfflineSettings, portal, start_server
@@ -34,7 +36,7 @@ def stand_in(tmp_path, monkeypatch, use_stand_in):
         server.stop()
 
 
-def start_loop():
+def start_loop(inputs=None):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.upload_file(str(preview.SAMPLE_VIDEO), BUCKET, KEY, ExtraArgs={"ContentType": "video/mp4"})
@@ -50,8 +52,38 @@ def start_loop():
     )
     flow = review.ensure_flow_definition(sm, "browser", config, timeout=30)
     a2i = boto3.client("sagemaker-a2i-runtime")
+    if inputs is not None:
+        for name, doc in inputs.items():
+            a2i.start_human_loop(
+                HumanLoopName=name,
+                FlowDefinitionArn=flow["FlowDefinitionArn"],
+                HumanLoopInput={"InputContent": json.dumps(doc)},
+            )
+        return a2i, None, review.worker_portal_url(sm, team)
     loop = review.start_human_loop(a2i, flow["FlowDefinitionArn"], "browser", task_input())
     return a2i, loop["HumanLoopName"], review.worker_portal_url(sm, team)
+
+
+def test_the_task_list_names_the_video_the_part_the_age_and_the_time_limit(stand_in, page):
+    inputs = {}
+    for index in range(2):
+        doc = task_input(ITEMS[index * 2 : index * 2 + 2], title="Beach day <b>raw</b>")
+        doc["window"] = {"start_ms": index * 27000, "end_ms": 27000 + index * 27000}
+        doc["window"].update(index=index, count=2)
+        inputs[f"vmk-part-{index}"] = doc
+    _, _, portal_url = start_loop(inputs)
+    page.goto(portal_url)
+    rows = page.locator("#portal-tasks tbody tr")
+    assert rows.count() == 2
+    texts = [rows.nth(n).locator("td").first.text_content() for n in range(2)]
+    assert [t.startswith("Beach day <b>raw</b> part ") for t in texts] == [True, True]
+    assert sorted("part 1 of 2" in t for t in texts) == [False, True]
+    assert sorted("part 2 of 2" in t for t in texts) == [False, True]
+    assert page.locator("#portal-tasks b").count() == 0  # the title is text
+    ages = page.locator("#portal-tasks .portal-age").all_text_contents()
+    assert all(re.match(r"\d+ s\d{4}-\d\d-\d\d ", age) for age in ages), ages
+    limits = page.locator("#portal-tasks .portal-limit").all_text_contents()
+    assert limits == ["1 h", "1 h"]  # A2I's default TaskTimeLimitInSeconds: 3,600 s
 
 
 def test_a_full_review_through_the_portal_completes_the_loop(stand_in, page, artifacts):
@@ -67,14 +99,35 @@ def test_a_full_review_through_the_portal_completes_the_loop(stand_in, page, art
     page.wait_for_function("document.getElementById('vmk-video').currentTime > 0.3")
     page.click("#vmk-play")
 
+    keys = page.keyboard
     page.click("h2")
-    for key in ("n", "1", "n", "2", "n", "3"):
-        page.keyboard.press(key)
-    page.select_option("#vmk-fix", "Explosions and Blasts")
+    for key in ("1", "2", "3"):
+        keys.press(key)
+    keys.press("Enter")  # the label picker, opened on purpose
+    keys.type("Explosions")
+    keys.press("Enter")
+    keys.press("p")  # back to the weapons item: a note, and a later start
+    wait_time(page, 21.5)
     page.fill("#vmk-note", "the blast, not the rifle")
-    page.click("h2")
-    for key in ("n", "4", "n", "1"):
-        page.keyboard.press(key)
+    keys.press("Escape")
+    keys.press("ArrowRight")
+    wait_time(page, 22.5)
+    keys.press("i")
+    assert page.text_content("#vmk-cur-start") == "0:22.5"
+    for key in ("n", "4", "1"):
+        keys.press(key)
+    # A moment Rekognition missed: the gambling at 0:40, from the playhead, ended with O.
+    for _ in range(3):
+        keys.press("ArrowRight")
+    wait_time(page, 40.0)
+    keys.press("a")
+    keys.type("gambl")
+    keys.press("Enter")
+    assert page.text_content("#vmk-cur-label") == "Gambling"
+    keys.press("ArrowRight")
+    keys.press("ArrowRight")
+    wait_time(page, 42.0)
+    keys.press("o")
     page.fill("#vmk-notes", "Reviewed in the offline portal.")
     page.screenshot(path=str(artifacts / "portal-task.png"), full_page=True)
 
@@ -104,9 +157,50 @@ def test_a_full_review_through_the_portal_completes_the_loop(stand_in, page, art
         ITEMS[3][0]: "unsure",
         ITEMS[4][0]: "violation",
     }
+    weapons = next(item for item in doc["items"] if item["id"] == ITEMS[2][0])
+    assert (weapons["start_ms"], weapons["end_ms"], weapons["adjusted"]) == (22500, 28400, True)
+    [added] = doc["added"]
+    assert (added["label"], added["category"]) == ("Gambling", "Gambling")
+    assert (added["start_ms"], added["end_ms"]) == (40000, 42000)
+    changes = answers.changes_frame(output)
+    assert changes[["change", "id", "label", "start_ms", "end_ms"]].values.tolist() == [
+        ["adjusted", ITEMS[2][0], "Weapons", 22500, 28400],
+        ["added", added["id"], "Gambling", 40000, 42000],
+    ]
+    assert changes.loc[0, "input_start_ms"] == 21500
     frame = review.answers_frame(output)
     wrong = frame.set_index("id").loc[ITEMS[2][0]]
     assert wrong["corrected_category"] == "Explosions and Blasts"
     assert wrong["note"] == "the blast, not the rifle"
     assert doc["notes"] == "Reviewed in the offline portal."
     assert answers.validate_review(doc, task_input()["items"]) == doc
+
+
+@pytest.mark.parametrize(
+    ("window", "part"),
+    [
+        ({"index": 1, "count": 3}, (2, 3)),
+        ({"index": 0, "count": 1}, None),  # one part: nothing to say
+        ({"index": 3, "count": 3}, None),
+        ({"index": "1", "count": 3}, None),
+        ({"index": True, "count": 3}, None),
+        ({"index": 1}, None),
+        ("part 2", None),
+    ],
+)
+def test_the_task_lists_part_comes_only_from_a_sane_window(window, part):
+    assert portal._part({"window": window}) == part
+
+
+def test_the_task_lists_durations_read_as_people_say_them():
+    assert [portal._duration(s) for s in (-3, 45, 600, 3600, 3900, 86400, 3 * 86400)] == [
+        "0 s",
+        "45 s",
+        "10 min",
+        "1 h",
+        "1 h 5 min",
+        "1 day",
+        "3 days",
+    ]
+    assert portal._video_title({"video": {"title": " Beach "}}) == "Beach"
+    assert portal._video_title({"video": ["x"]}) == ""

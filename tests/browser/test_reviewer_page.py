@@ -1,10 +1,14 @@
 """The reviewer's page in Chromium, served by the local preview (HTTP Range) with the sample video.
 
-Covers: the video plays and an item click seeks to its time; the keyboard shortcuts; submit is
-refused until every item has a verdict and the answer then follows vmk-review/1; 2,000 items
-stay usable in the windowed list (only the rows near its scroll position are in the page);
-hostile strings in every input field stay text, in the first rows and in rows built on scroll.
-A screenshot of the page is kept in ``test-artifacts/reviewer-page.png``.
+Covers: the video plays (the page's own controls, no native bar over the picture) and an item
+click seeks to its time; the keyboard: playback keys, Space on a focused button, `?`, a whole
+review with keys only (every verdict kind, a correction through the label picker, a cleared
+verdict), the old wrong-category trap, clean accessible names; submit is refused until every
+item has a verdict and the answer then follows vmk-review/2; 2,000 items stay usable in the
+windowed list (only the rows near its scroll position are in the page); hostile strings in every
+input field stay text, in the first rows and in rows built on scroll. A screenshot of the page is
+kept in ``test-artifacts/reviewer-page.png``. Drafts, the timeline and thumbnails:
+test_reviewer_workbench.py.
 """
 
 from __future__ import annotations
@@ -96,6 +100,14 @@ def wait_in_view(page, item_id):
     )
 
 
+def pick(page, text, opener="#vmk-fix"):
+    """Chooses a label in the picker: opens it, types ``text`` and confirms the first match."""
+    page.click(opener)
+    page.fill("#vmk-pick-q", text)
+    page.press("#vmk-pick-q", "Enter")
+    page.wait_for_selector("#vmk-picker", state="hidden")
+
+
 def rendered_ids(page):
     return page.eval_on_selector_all("#vmk-items tr", "(rows) => rows.map((r) => r.dataset.id)")
 
@@ -133,22 +145,23 @@ def test_video_plays_and_clicking_an_item_seeks_to_it(page, preview_server, arti
     wait_time(page, 30.0)
     assert page.text_content("#vmk-cur-id") == "i-smoke"
     assert page.text_content("#vmk-cur-time").startswith("0:30.0–0:35.0")
-    assert page.locator(".vmk-lane").count() == 4  # one row per category
+    assert page.locator(".vmk-track").count() == 4  # one lane per category
     assert page.locator(".vmk-mark.vmk-moment").count() == 2
+    # The page's own controls, below the picture: no native control bar over it.
+    assert page.evaluate("document.getElementById('vmk-video').controls") is False
     page.screenshot(path=str(artifacts / "reviewer-page.png"), full_page=True)
 
 
-def test_keyboard_shortcuts(page, preview_server):
+def test_playback_keys(page, preview_server):
     server = preview_server(task_input())
     open_page(page, server)
-    page.click("h2")  # focus the page, not a control
-    page.keyboard.press("n")
-    wait_time(page, 6.2)
+    # The first item is current from the start: a verdict key needs no N first.
     assert page.text_content("#vmk-cur-id") == "i-toast-drink"
     page.keyboard.press("n")
     wait_time(page, 15.0)
     page.keyboard.press("p")
     wait_time(page, 6.2)
+    assert page.text_content("#vmk-cur-id") == "i-toast-drink"
 
     page.keyboard.press(".")
     wait_time(page, 6.24, 0.005)
@@ -168,29 +181,150 @@ def test_keyboard_shortcuts(page, preview_server):
     page.keyboard.press("r")
     assert page.get_attribute("#vmk-loop", "aria-pressed") == "true"
     assert page.is_visible("#vmk-loopband")
+    page.keyboard.press("m")
+    assert page.evaluate("document.getElementById('vmk-video').muted") is True
     page.keyboard.press(" ")
     page.wait_for_function("!document.getElementById('vmk-video').paused")
     page.keyboard.press(" ")
     page.wait_for_function("document.getElementById('vmk-video').paused")
 
-    page.keyboard.press("3")
-    assert row(page, "i-toast-drink").get_attribute("data-verdict") == "wrong_category"
-    assert page.is_visible("#vmk-fix")
-    page.click("h2")
-    page.keyboard.press("4")
-    assert row(page, "i-toast-drink").get_attribute("data-verdict") == "unsure"
-    assert page.is_checked("#vmk-escalate") and not page.is_visible("#vmk-fix")
-    page.keyboard.press("e")
-    assert not page.is_checked("#vmk-escalate")
+    # Space presses a focused button (here: one frame back), it does not play the video.
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "vmk-play"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "vmk-frame-back"
+    before = current_time(page)
+    page.keyboard.press(" ")
+    wait_time(page, before - 0.04, 0.005)
+    assert page.evaluate("document.getElementById('vmk-video').paused")
+    # ... and a verdict key works while a button has the focus.
     page.keyboard.press("1")
-    pressed = page.locator("#vmk-cur-verdicts button[aria-pressed='true']")
-    assert pressed.get_attribute("data-verdict") == "violation"
-
-    page.fill("#vmk-note", "n1 typed, not shortcuts")  # typing in a field is just typing
-    assert page.text_content("#vmk-cur-id") == "i-toast-drink"
     assert row(page, "i-toast-drink").get_attribute("data-verdict") == "violation"
-    hints = page.locator("#vmk-play kbd, #vmk-next kbd, #vmk-loop kbd, #vmk-cur-verdicts kbd")
-    assert hints.all_text_contents() == ["Space", "N", "R", "1", "2", "3", "4"]
+
+    # ? lists the shortcuts; Esc closes the list.
+    page.keyboard.press("?")
+    assert page.is_visible("#vmk-help")
+    assert "clear the verdict" in page.text_content("#vmk-help")
+    page.keyboard.press("n")  # the list is open: page keys wait
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#vmk-help")
+
+
+def test_keyboard_only_review_of_a_whole_task(page, preview_server):
+    """Every verdict kind, a correction through the picker, a cleared verdict: keys only."""
+    server = preview_server(task_input())
+    open_page(page, server)
+    keys = page.keyboard
+    assert page.is_checked("#vmk-auto")  # auto-advance is on by default
+    keys.press("1")  # Drinking: violation, and on to Bare Back
+    assert page.text_content("#vmk-cur-id") == "i-beach-back"
+    keys.press("2")  # Bare Back: not a violation
+    assert page.text_content("#vmk-cur-id") == "i-soldier-gun"
+    keys.press("3")  # Weapons: wrong category; it stays, it needs the right label
+    assert page.text_content("#vmk-cur-id") == "i-soldier-gun"
+    assert not page.is_visible("#vmk-picker")
+    keys.press("Enter")  # opens the picker on purpose
+    assert page.evaluate("document.activeElement.id") == "vmk-pick-q"
+    keys.type("blast")
+    assert (
+        page.locator("#vmk-pick-list li").first.text_content().startswith("Explosions and Blasts")
+    )
+    keys.press("Enter")
+    assert page.text_content("#vmk-cur-id") == "i-smoke"
+    assert "→ Explosions and Blasts" in row(page, "i-soldier-gun").text_content()
+    keys.press("4")  # Smoking: unsure (escalated)
+    assert page.text_content("#vmk-cur-id") == "i-poker-bottle"
+    keys.press("1")
+    keys.press("0")  # cleared
+    assert row(page, "i-poker-bottle").get_attribute("data-verdict") == ""
+    keys.press("1")
+    keys.press("Backspace")  # cleared again
+    assert row(page, "i-poker-bottle").get_attribute("data-verdict") == ""
+    keys.press("2")
+    keys.press("p")
+    keys.press("e")  # Smoking: escalate off again
+    keys.press("t")  # to the note; typing there is typing, not shortcuts
+    keys.type("n1 p2 e")
+    keys.press("Escape")
+    assert page.text_content("#vmk-cur-id") == "i-smoke"
+    keys.press("ArrowRight")  # the page's keys work again after Esc
+    keys.press("Control+Enter")
+    page.wait_for_function("document.getElementById('vmk-review').value !== ''")
+    [content] = wait_answers(server)
+    doc = answers.parse_answer_content(content, task_input()["items"])
+    got = {i["id"]: (i["verdict"], i["category"], i["escalate"], i["note"]) for i in doc["items"]}
+    assert got == {
+        "i-toast-drink": ("violation", None, False, ""),
+        "i-beach-back": ("not_violation", None, False, ""),
+        "i-soldier-gun": ("wrong_category", "Explosions and Blasts", False, ""),
+        "i-smoke": ("unsure", None, False, "n1 p2 e"),
+        "i-poker-bottle": ("not_violation", None, False, ""),
+    }
+
+
+def wait_answers(server, count=1):
+    import time
+
+    for _ in range(100):
+        if len(server.answers) >= count:
+            return server.answers
+        time.sleep(0.05)
+    raise AssertionError(f"the page did not post {count} answer(s)")
+
+
+def test_the_wrong_category_trap_is_gone(page, preview_server):
+    server = preview_server(task_input())
+    open_page(page, server)
+    page.keyboard.press("n")
+    page.keyboard.press("n")
+    assert page.text_content("#vmk-cur-id") == "i-soldier-gun"
+    page.keyboard.press("3")
+    assert page.evaluate("document.activeElement.id") != "vmk-pick-q"
+    page.keyboard.press("n")  # the documented next-item key moves on; it picks no label
+    assert page.text_content("#vmk-cur-id") == "i-smoke"
+    page.keyboard.press("p")
+    assert page.text_content("#vmk-cur-id") == "i-soldier-gun"
+    assert "needs the right label" in row(page, "i-soldier-gun").text_content()
+    page.keyboard.press("l")  # open the picker, then leave it with Esc: nothing changes
+    page.keyboard.type("nud")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#vmk-picker")
+    assert "needs the right label" in row(page, "i-soldier-gun").text_content()
+    page.keyboard.press("n")
+    page.keyboard.press("p")
+    page.keyboard.press("2")
+    assert row(page, "i-soldier-gun").get_attribute("data-verdict") == "not_violation"
+    assert page.text_content("#vmk-cur-id") == "i-smoke"  # the next item without one
+
+
+def test_accessible_names_are_clean_and_markers_are_focusable(page, preview_server):
+    server = preview_server(task_input())
+    open_page(page, server)
+    detail = page.locator("#vmk-cur-verdicts")
+    violation = detail.get_by_role("button", name="Violation", exact=True)
+    assert violation.get_attribute("aria-keyshortcuts") == "1"
+    assert (
+        page.get_by_role("button", name="Next item ▶", exact=True).get_attribute(
+            "aria-keyshortcuts"
+        )
+        == "N"
+    )
+    named = row(page, "i-soldier-gun").get_by_role(
+        "button", name="Wrong category: Weapons at 0:21.5–0:28.4", exact=True
+    )
+    assert named.count() == 1
+    marks = page.locator(".vmk-mark")
+    for n in range(marks.count()):
+        mark = marks.nth(n)
+        assert mark.get_attribute("role") == "button"
+        assert mark.get_attribute("tabindex") in ("0", "-1")
+        assert mark.get_attribute("aria-label")
+    smoke = page.get_by_role("button", name="Smoking, 0:30.0–0:35.0, no verdict")
+    smoke.focus()
+    page.keyboard.press("Enter")
+    assert page.text_content("#vmk-cur-id") == "i-smoke"
+    assert smoke.get_attribute("tabindex") == "0"
 
 
 def test_submit_is_refused_until_every_item_has_a_verdict(page, preview_server):
@@ -212,7 +346,7 @@ def test_submit_is_refused_until_every_item_has_a_verdict(page, preview_server):
     assert server.answers == []
 
     row(page, "i-toast-drink").click()
-    page.select_option("#vmk-fix", "Alcoholic Beverages")
+    pick(page, "Alcoholic Bev")
     page.locator("#vmk-bulk button[data-category='Alcohol'][data-verdict='violation']").click()
     row(page, "i-smoke").locator("button[data-verdict='unsure']").click()
     page.click("#vmk-submit")
@@ -228,10 +362,17 @@ def test_submit_is_refused_until_every_item_has_a_verdict(page, preview_server):
     by_id = {item["id"]: item for item in doc["items"]}
     assert [item["id"] for item in doc["items"]] == [i[0] for i in ITEMS]
     assert by_id["i-toast-drink"] == answers.answer_item(
-        "i-toast-drink", "wrong_category", category="Alcoholic Beverages"
+        "i-toast-drink",
+        "wrong_category",
+        category="Alcoholic Beverages",
+        start_ms=6200,
+        end_ms=11800,
     )
     assert by_id["i-soldier-gun"]["note"] == "a prop, not a real gun"
-    assert by_id["i-poker-bottle"] == answers.answer_item("i-poker-bottle", "violation", bulk=True)
+    assert by_id["i-poker-bottle"] == answers.answer_item(
+        "i-poker-bottle", "violation", bulk=True, start_ms=37000, end_ms=37000
+    )
+    assert doc["schema"] == "vmk-review/2" and doc["added"] == []
     assert by_id["i-smoke"]["verdict"] == "unsure" and by_id["i-smoke"]["escalate"] is True
     assert by_id["i-beach-back"]["verdict"] == "not_violation" and by_id["i-beach-back"]["bulk"]
     assert doc["notes"] == "Scene 4 is staged."
@@ -283,7 +424,7 @@ def test_two_thousand_items_stay_usable(page, preview_server):
     assert page.locator("#vmk-items tr.vmk-current").count() == 1
 
     page.keyboard.press("3")
-    page.select_option("#vmk-fix", "Smoking")
+    pick(page, "Smoking")
     assert row(page, "i-01501").get_attribute("data-verdict") == "wrong_category"
     page.select_option("#vmk-filter", "open")
     # Filtered-out items get no row: its neighbours are now next to each other.
@@ -316,7 +457,7 @@ def test_two_thousand_items_stay_usable(page, preview_server):
     missing = page.locator("#vmk-items tr.vmk-missing")
     assert missing.count() == 1 and missing.get_attribute("data-id") == "i-01992"
     assert server.answers == []
-    page.select_option("#vmk-fix", "Weapons")
+    pick(page, "Weapons")
     assert page.locator("#vmk-items tr.vmk-missing").count() == 0
     with page.expect_response("**/answers"):
         page.click("#vmk-submit")
@@ -325,7 +466,7 @@ def test_two_thousand_items_stay_usable(page, preview_server):
     assert verdicts.count("violation") == 1998
     assert doc["items"][1501]["category"] == "Smoking"
     assert doc["items"][1992] == answers.answer_item(
-        "i-01992", "wrong_category", category="Weapons"
+        "i-01992", "wrong_category", category="Weapons", start_ms=49800, end_ms=49800
     )
 
 
@@ -404,9 +545,10 @@ def test_hostile_items_stay_text_in_rows_built_on_scroll(page, preview_server, d
     assert last.get_attribute("data-id") == f"299{HOSTILE}"
     assert last.locator(".vmk-name").text_content() == f"L{HOSTILE}"
     assert last.locator(".vmk-parent").text_content() == f"P{HOSTILE}"
-    assert last.locator("td").nth(2).text_content() == f"C{HOSTILE}"
+    assert last.locator("td").nth(3).text_content() == f"C{HOSTILE}"
     last.locator(".vmk-time").click()
     assert page.text_content("#vmk-cur-id") == f"299{HOSTILE}"
+    page.uncheck("#vmk-auto")  # stay on the item after its verdict
     page.keyboard.press("1")
     assert last.locator(".vmk-state").text_content() == "Violation"
     assert_inert(page, dialogs, ["/crowd-html-elements.js", "inline"])

@@ -176,3 +176,118 @@ def test_answer_content_is_a_json_string_like_the_page_sends():
     content = answers.answer_content(good_doc())
     assert isinstance(content["review"], str)
     assert json.loads(content["review"]) == good_doc()
+
+
+# --- version 2: ranges and added moments ------------------------------------------------------
+
+INPUT_RANGES = {"i-1": (5400, 11900), "i-2": (20000, 20000), "i-3": (30000, 35000)}
+
+
+def v2_doc():
+    """What the page sends: every item with its range, one adjusted, one moment added."""
+    items = good_doc()["items"]
+    for item in items:
+        start, end = INPUT_RANGES[item["id"]]
+        item.update(start_ms=start, end_ms=end, adjusted=False)
+    items[0].update(start_ms=6000, adjusted=True)
+    added = [answers.added_item("added-1", "Gambling", 40000, 42000, note="cards")]
+    return answers.review_document(items, notes="v2", added=added)
+
+
+def v1_doc():
+    doc = good_doc()
+    doc["schema"] = answers.ANSWER_SCHEMA_V1
+    doc.pop("added")
+    return doc
+
+
+def test_both_versions_pass_both_checks():
+    assert answers.ANSWER_SCHEMAS == ("vmk-review/1", "vmk-review/2")
+    for doc in (v1_doc(), v2_doc(), good_doc()):
+        assert answers.validate_review(doc, INPUT_ITEMS) is doc
+        jsonschema.validate(doc, answers.json_schema())
+    added = v2_doc()["added"][0]
+    assert tuple(added) == answers.ADDED_FIELDS and added["category"] == "Gambling"
+    item = answers.answer_item("i-1", "violation", start_ms=1, end_ms=2, adjusted=True)
+    assert tuple(item) == answers.ITEM_FIELDS + answers.RANGE_FIELDS
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["items"][0].update(start_ms=-1), "expected whole milliseconds"),
+        (lambda d: d["items"][0].update(start_ms="6000"), "expected whole milliseconds"),
+        (lambda d: d["items"][0].pop("end_ms"), "needs both `start_ms` and `end_ms`"),
+        (lambda d: d["items"][0].update(adjusted="yes"), "`adjusted` 'yes'"),
+        (lambda d: d.update(added={}), "`added` is not a list"),
+        (lambda d: d["added"][0].update(label="Cards"), "label 'Cards', not a label of the v7"),
+        (lambda d: d["added"][0].pop("start_ms"), "needs both `start_ms` and `end_ms`"),
+        (lambda d: d["added"][0].pop("id"), "added[0] has no `id`"),
+        (lambda d: d["added"][0].update(note=1), "`note` that is not a string"),
+        (lambda d: d["added"][0].update(escalate=1), "`escalate` 1"),
+    ],
+)
+def test_bad_v2_documents_are_rejected_by_both_checks(change, message):
+    doc = v2_doc()
+    change(doc)
+    with pytest.raises(answers.AnswerError, match=re.escape(message)):
+        answers.validate_review(doc)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, answers.json_schema())
+
+
+def test_v2_rules_beyond_json_schema():
+    backwards = v2_doc()
+    backwards["items"][0].update(start_ms=9000, end_ms=8000)
+    with pytest.raises(answers.AnswerError, match=r"ends \(8000 ms\) before it starts"):
+        answers.validate_review(backwards)
+    clash = v2_doc()
+    clash["added"][0]["id"] = "i-2"
+    with pytest.raises(answers.AnswerError, match=r"added\[0\] \(id 'i-2'\) repeats an id"):
+        answers.validate_review(clash)
+    # added moments are not input items: the input check still passes
+    assert answers.validate_review(v2_doc(), INPUT_ITEMS)
+
+
+def test_changes_frame_lists_adjusted_and_added_items():
+    output = output_of(v2_doc(), v1_doc())
+    output["inputContent"]["items"] = [
+        dict(item, start_ms=INPUT_RANGES[item["id"]][0], end_ms=INPUT_RANGES[item["id"]][1])
+        for item in INPUT_ITEMS
+    ]
+    changes = answers.changes_frame(output)
+    assert list(changes.columns) == list(answers.CHANGE_COLUMNS)
+    assert changes["input_start_ms"].isna().tolist() == [False, True]
+    records = changes.astype(object).where(changes.notna(), None).to_dict("records")
+    assert records == [
+        {
+            "worker": "w1",
+            "change": "adjusted",
+            "id": "i-1",
+            "label": "Drinking",
+            "category": "Alcohol",
+            "start_ms": 6000,
+            "end_ms": 11900,
+            "input_start_ms": 5400,
+            "input_end_ms": 11900,
+            "note": "beer",
+            "escalate": False,
+        },
+        {
+            "worker": "w1",
+            "change": "added",
+            "id": "added-1",
+            "label": "Gambling",
+            "category": "Gambling",
+            "start_ms": 40000,
+            "end_ms": 42000,
+            "input_start_ms": None,
+            "input_end_ms": None,
+            "note": "cards",
+            "escalate": False,
+        },
+    ]
+    # the verdict table reads both versions the same way
+    frame = review.answers_frame(output)
+    assert len(frame) == 6 and set(frame.worker) == {"w1", "w2"}
+    assert answers.changes_frame({"humanLoopName": "x"}).empty
