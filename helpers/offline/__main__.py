@@ -57,7 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workteam-subdomain",
         default=None,
-        help="Workteam.SubDomain to report (default: this server's worker portal, /_portal/)",
+        help=(
+            "Workteam.SubDomain to report (default: this server's worker portal's URL, "
+            "http://127.0.0.1:<port>/_portal/; 'localhost': the portal as a host name, "
+            "worker-portal.localhost:<port>, as AWS gives a host name)"
+        ),
     )
     serve.add_argument(
         "--env-file",

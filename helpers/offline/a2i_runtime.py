@@ -38,7 +38,7 @@ from helpers.offline import sagemaker as sm
 from helpers.offline.exceptions import service_error
 from helpers.offline.locks import STATE_LOCK
 from helpers.offline.paging import page
-from helpers.offline.validation import validate
+from helpers.offline.validation import strict_json, validate
 
 LOG = logging.getLogger("helpers.offline")
 
@@ -52,6 +52,10 @@ DEFAULT_MAX_RESULTS = 100
 #: A2I's default when the flow definition sets no TaskAvailabilityLifetimeInSeconds (10 days).
 DEFAULT_AVAILABILITY_SECONDS = 864_000
 _DELETABLE = ("Completed", "Failed", "Stopped")
+#: Statuses whose DescribeHumanLoop carries ``HumanLoopOutput.OutputS3Uri`` (where the output
+#: is or will be): AWS's saved outputs show it while InProgress and once Completed (the
+#: Comprehend Custom Classification A2I sample prints both). Unknown for the others: left out.
+_OUTPUT_SHOWN = ("InProgress", "Completed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,8 +144,9 @@ class HumanLoop:
         if self.status == "Failed":
             out["FailureReason"] = self.failure_reason
             out["FailureCode"] = self.failure_code
-        if self.status == "Completed" and self.output_s3_uri:
-            out["HumanLoopOutput"] = {"OutputS3Uri": self.output_s3_uri}
+        if self.status in _OUTPUT_SHOWN:
+            bucket, key = output_location(self)
+            out["HumanLoopOutput"] = {"OutputS3Uri": self.output_s3_uri or f"s3://{bucket}/{key}"}
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -192,7 +197,7 @@ class A2IRuntimeBackend(BaseBackend):
         flow_arn = params["FlowDefinitionArn"]
         content = params["HumanLoopInput"]["InputContent"]
         try:
-            parsed = json.loads(content)
+            parsed = strict_json(content)
         except ValueError as error:
             raise service_error(
                 err.VALIDATION, f"HumanLoopInput.InputContent is not valid JSON: {error}"
@@ -211,7 +216,7 @@ class A2IRuntimeBackend(BaseBackend):
                 )
             human_task = flow.request["HumanLoopConfig"]
             lifetime = human_task.get("TaskAvailabilityLifetimeInSeconds")
-            created = settings.now()
+            created = _to_ms(settings.now())
             loop = HumanLoop(
                 name=name,
                 arn=(
@@ -339,6 +344,11 @@ def active_loops(account_id: str, region: str, flow_arn: str) -> list[str]:
 # --- answers and output ----------------------------------------------------------------------
 
 
+def _to_ms(moment: datetime) -> datetime:
+    """``moment`` truncated to the millisecond (A2I's timestamps carry milliseconds)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def _timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -390,8 +400,11 @@ def complete_human_loop(
             raise HumanLoopClosed(f"human loop {loop.name} is {loop.status}; it takes no answers")
         if any(a["workerId"] == worker.worker_id for a in loop.answers):
             raise HumanLoopClosed(f"worker {worker.worker_id} already answered {loop.name}")
-        submitted = submitted_at or settings.now()
-        accepted = accepted_at or submitted - timedelta(seconds=30)
+        # created <= accepted <= submitted, and timeSpentInSeconds is their difference, as in
+        # A2I's output.json (helpers/offline/README.md); times are kept to the millisecond.
+        submitted = max(_to_ms(submitted_at or settings.now()), loop.created_at)
+        accepted = _to_ms(accepted_at or submitted - timedelta(seconds=30))
+        accepted = min(max(accepted, loop.created_at), submitted)
         loop.answers.append(
             {
                 "acceptanceTime": _timestamp(accepted),

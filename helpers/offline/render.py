@@ -11,7 +11,6 @@ server runs, else an unsigned S3 URL.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +21,7 @@ from helpers.offline import exceptions as err
 from helpers.offline import identity, portal
 from helpers.offline import sagemaker as sm
 from helpers.offline.exceptions import service_error
-from helpers.offline.validation import validate
+from helpers.offline.validation import strict_json, validate
 
 #: Error codes of RenderingError (AWS documents the shape, not the codes; see the README).
 SYNTAX_ERROR = "TemplateSyntaxError"
@@ -81,7 +80,7 @@ def render_ui_template(backend: SageMakerModelBackend, params: dict[str, Any]) -
     if problem:
         raise service_error(err.VALIDATION, problem)
     try:
-        task_input = json.loads(params["Task"]["Input"])
+        task_input = strict_json(params["Task"]["Input"])
     except ValueError as error:
         raise service_error(err.VALIDATION, f"Task.Input is not valid JSON: {error}") from None
     if ui_arn:
