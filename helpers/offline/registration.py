@@ -30,13 +30,14 @@ def install() -> None:
         from helpers.offline import moto_compat
 
         moto_compat.require_supported_moto()
-        from helpers.offline import a2i_runtime, faults, identity, rekognition, sagemaker
+        from helpers.offline import a2i_runtime, faults, identity, rekognition, s3, sagemaker
 
         faults.register()
         a2i_runtime.register()
         rekognition.register()
         sagemaker.register()
         identity.register()
+        s3.register()
         _INSTALLED = True
         LOG.debug("offline stand-in installed into moto %s", moto_compat.moto_version())
 

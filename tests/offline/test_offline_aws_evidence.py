@@ -273,3 +273,42 @@ def test_stop_human_loop_on_a_completed_loop_is_refused(aws, review_setup, input
     assert code_of(excinfo) == "ValidationException"
     assert "Completed" in str(excinfo.value)
     a2i.delete_human_loop(HumanLoopName="vmk-loop")
+
+
+# --- S3 bucket names --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Upper-case",
+        "has_underscore",
+        "-starts-with-dash",
+        "ends-with-dash-",
+        "two..periods",
+        "192.168.5.4",
+        "xn--punycode",
+        "sthree-bucket",
+        "amzn-s3-demo-bucket",
+        "bucket-s3alias",
+        "bucket--ol-s3",
+        "bucket.mrap",
+        "bucket--table-s3",
+    ],
+)
+def test_create_bucket_refuses_names_s3_refuses(aws, name):
+    """Amazon S3 User Guide, "General purpose bucket naming rules": lowercase letters, digits,
+    dots and hyphens, a letter or digit at both ends, no adjacent periods, no IP address, no
+    reserved prefix or suffix. S3 answers InvalidBucketName; moto checks only the length."""
+    s3 = aws.client("s3")
+    with pytest.raises(ClientError) as excinfo:
+        s3.create_bucket(Bucket=name)
+    assert code_of(excinfo) == "InvalidBucketName"
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_create_bucket_takes_valid_names(aws):
+    s3 = aws.client("s3")
+    for name in ("abc", "my.bucket-1", "a" * 63):
+        s3.create_bucket(Bucket=name)
+    assert len(s3.list_buckets()["Buckets"]) == 3
