@@ -5,8 +5,8 @@ own: a module ``moto.sagemakera2iruntime`` exposing ``sagemakera2iruntime_backen
 pattern for ``a2i-runtime.sagemaker.<region>.amazonaws.com`` in
 ``moto.backend_index.backend_url_patterns``. The backend borrows SageMaker's region list.
 
-Human loops move InProgress → Completed when answered (through the worker portal's submit path,
-:func:`helpers.offline.portal.submit_task`, which the auto reviewer uses too, and which calls
+Human loops move InProgress → Completed when answered (through :func:`submit_task`, the
+worker portal's submit path, which the auto reviewer uses too, and which calls
 :func:`complete_human_loop`), InProgress → Stopping → Stopped after
 StopHumanLoop, and InProgress → Failed (``Expired``) when the flow definition's
 ``TaskAvailabilityLifetimeInSeconds`` passes unanswered. Completing a loop writes A2I's
@@ -341,6 +341,89 @@ def active_loops(account_id: str, region: str, flow_arn: str) -> list[str]:
         return names
 
 
+# --- tasks: opening and submitting (the worker portal and the auto reviewer) ---------------
+
+#: A2I's default task time limit when the flow definition sets none (seconds).
+DEFAULT_TASK_TIME_LIMIT = 3600
+
+
+class TaskTimeLimitPassed(ValueError):
+    """The worker took longer than the flow definition's TaskTimeLimitInSeconds."""
+
+
+def flow_of(backend: A2IRuntimeBackend, loop: HumanLoop) -> Any:
+    """The loop's flow definition (None once deleted)."""
+    return sm.find_flow_definition(
+        backend.account_id, backend.region_name, loop.flow_definition_arn
+    )
+
+
+def time_limit(backend: A2IRuntimeBackend, loop: HumanLoop) -> int:
+    """The loop's TaskTimeLimitInSeconds (A2I's default when the flow definition sets none)."""
+    flow = flow_of(backend, loop)
+    config = flow.request.get("HumanLoopConfig", {}) if flow is not None else {}
+    return int(config.get("TaskTimeLimitInSeconds") or DEFAULT_TASK_TIME_LIMIT)
+
+
+def accept(
+    backend: A2IRuntimeBackend,
+    loop: HumanLoop,
+    worker: Worker,
+    at: datetime | None = None,
+) -> datetime:
+    """Record that ``worker`` opened the task (kept while the time limit runs); return when."""
+    with backend.lock:
+        moment = at or settings.now()
+        previous = loop.accepted.get(worker.worker_id)
+        if previous is not None and moment - previous <= timedelta(
+            seconds=time_limit(backend, loop)
+        ):
+            return previous
+        loop.accepted[worker.worker_id] = moment
+        return moment
+
+
+def submit_task(
+    backend: A2IRuntimeBackend,
+    loop: HumanLoop,
+    answer_content: Any,
+    worker: Worker,
+    *,
+    accepted_at: datetime | None = None,
+    submitted_at: datetime | None = None,
+) -> HumanLoop:
+    """Record ``worker``'s answer to ``loop``, as the worker portal's Submit does.
+
+    ``answer_content`` is what crowd-form submitted (a JSON object); it is stored as JSON
+    would carry it. The acceptance time is ``accepted_at``, else when the worker opened the
+    task, else the submission time. Raises :class:`TaskTimeLimitPassed` after the flow
+    definition's TaskTimeLimitInSeconds, :class:`~helpers.offline.HumanLoopClosed`
+    when the loop takes no more answers, and ``ValueError`` for content that is not a JSON
+    object. Completing the loop writes ``output.json`` (see
+    :func:`~helpers.offline.complete_human_loop`).
+    """
+    if not isinstance(answer_content, dict):
+        raise ValueError(
+            f"answerContent must be a JSON object, not {type(answer_content).__name__}"
+        )
+    content = json.loads(json.dumps(answer_content))
+    with backend.lock:
+        submitted = submitted_at or settings.now()
+        accepted = accepted_at or loop.accepted.get(worker.worker_id) or submitted
+        limit = time_limit(backend, loop)
+        if submitted - accepted > timedelta(seconds=limit):
+            loop.accepted.pop(worker.worker_id, None)
+            raise TaskTimeLimitPassed(
+                f"the task's time limit ({limit} s) passed before it was submitted; "
+                "open the task again and submit within the limit"
+            )
+        complete_human_loop(
+            backend, loop, content, worker, accepted_at=accepted, submitted_at=submitted
+        )
+        loop.accepted.pop(worker.worker_id, None)
+        return loop
+
+
 # --- answers and output ----------------------------------------------------------------------
 
 
@@ -461,20 +544,18 @@ def auto_review(
     """Answer ``loop`` with ``TaskCount`` identical answers from the auto reviewer's workers.
 
     The answer is what the reviewer's page would submit (:mod:`helpers.offline.reviewer`), and
-    it goes through the worker portal's submit path (:func:`helpers.offline.portal.submit_task`),
+    it goes through the worker portal's submit path (:func:`submit_task`),
     so a loop answered by the auto reviewer and one answered in the portal look the same.
     """
-    from helpers.offline import portal
-
     content = reviewer.answer_content(loop.input_object, policy)
-    limit = portal.time_limit(backend, loop)
+    limit = time_limit(backend, loop)
     for index in range(loop.task_count):
         if loop.status != "InProgress":
             break
         seed = int(hashlib.sha256(f"{loop.arn}:{index}".encode()).hexdigest()[:8], 16)
         spent = timedelta(seconds=min(20 + (seed % 4000) / 100, limit))
         submitted = settings.now()
-        portal.submit_task(
+        submit_task(
             backend,
             loop,
             content,
@@ -543,6 +624,8 @@ a2i_runtime_backends: BackendDict[A2IRuntimeBackend] = BackendDict(A2IRuntimeBac
 
 def register() -> None:
     """Make moto know the service, in-process and in server mode (idempotent)."""
+    if active_loops not in sm.FLOW_DEFINITION_USERS:
+        sm.FLOW_DEFINITION_USERS.append(active_loops)
     module = sys.modules.get(MODULE_NAME)
     if module is None:
         module = types.ModuleType(MODULE_NAME, "sagemaker-a2i-runtime (video moderation kit)")

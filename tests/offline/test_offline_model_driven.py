@@ -222,6 +222,7 @@ def test_every_served_operation_has_a_valid_request_here():
     }
     served |= {("rekognition", op) for op in ("StartContentModeration", "GetContentModeration")}
     served |= {("sagemaker", _camel(name)) for name in sagemaker.RESPONSE_METHODS}
+    served.add(("sagemaker", "RenderUiTemplate"))  # helpers/offline/render.py
     served -= {("sagemaker", op) for op in ("AddTags", "ListTags", "DeleteTags")}
     assert rekognition.RESPONSE_METHODS
     assert served == set(VALID)
