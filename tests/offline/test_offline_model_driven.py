@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.model import Shape
 
+from conftest import build_mp4
 from helpers.offline import OfflineSettings, mocked
 from helpers.offline.validation import OBSERVED_PATTERNS, _compiled, service_model
 
@@ -338,8 +339,6 @@ def raw_responses(aws, clients) -> list[tuple[str, str, Any]]:
 
 
 def _scenario(aws: Any, clients: dict[str, Any]) -> None:
-    from conftest import build_mp4  # tests/offline/conftest.py
-
     sm, a2i, rek = clients["sagemaker"], clients["sagemaker-a2i-runtime"], clients["rekognition"]
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=BUCKET)
