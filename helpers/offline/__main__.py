@@ -107,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.env_file:
         print(f"Environment written to {args.env_file} (source it).")
     print(f"Worker portal (the work team's SubDomain): {server.settings.workteam_subdomain}")
+    if server.settings.workteam_subdomain == server.portal_host:
+        print(f"  open it as http://{server.portal_host}/ (this server speaks plain HTTP)")
     print("Press Ctrl-C to stop.", flush=True)
     try:
         while not stop.wait(0.5):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime
 import http.client
 import json
+import os
+import shutil
 import urllib.parse
 
 import pytest
@@ -312,3 +314,29 @@ def test_create_bucket_takes_valid_names(aws):
     for name in ("abc", "my.bucket-1", "a" * 63):
         s3.create_bucket(Bucket=name)
     assert len(s3.list_buckets()["Buckets"]) == 3
+
+
+def test_chromium_opens_the_portal_by_its_host_name_over_http_only(offline_settings):
+    """Real Chromium (principle 7): `worker-portal.localhost` resolves to the loopback address
+    with no DNS, and `http://` + SubDomain opens the portal. `https://` + SubDomain, what the
+    lab prints, fails on the TLS handshake with the plain-HTTP server: what remains."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright: requirements-test")
+    executable = next(
+        (shutil.which(c) for c in (os.environ.get("VMK_CHROMIUM"), "chromium") if c), None
+    )
+    offline_settings.workteam_subdomain = "localhost"
+    with start_server(offline_settings, port=0) as server, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page()
+            page.goto("http://" + server.portal_host, timeout=20_000)
+            assert page.url == f"http://{server.portal_host}/_portal/"
+            assert "portal" in page.content().lower()
+            with pytest.raises(sync_api.Error, match=r"net::ERR_SSL_PROTOCOL_ERROR"):
+                page.goto("https://" + server.portal_host, timeout=20_000)
+        finally:
+            browser.close()
