@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime
 import http.client
 import json
-import os
-import shutil
+import subprocess
+import sys
 import urllib.parse
 
 import pytest
@@ -316,27 +316,45 @@ def test_create_bucket_takes_valid_names(aws):
     assert len(s3.list_buckets()["Buckets"]) == 3
 
 
+#: Run in its own process: a test session may already hold Playwright's sync API (the browser
+#: tests' session browser), and a second one cannot start in the same process.
+_CHROMIUM_PROBE = """
+import json, os, shutil, sys
+from playwright.sync_api import Error, sync_playwright
+host = sys.argv[1]
+exe = next((shutil.which(c) for c in (os.environ.get("VMK_CHROMIUM"), "chromium") if c), None)
+out = {}
+with sync_playwright() as pw:
+    browser = pw.chromium.launch(executable_path=exe, headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    page = browser.new_page()
+    page.goto("http://" + host, timeout=20000)
+    out["url"], out["portal"] = page.url, "portal" in page.content().lower()
+    try:
+        page.goto("https://" + host, timeout=20000)
+        out["https"] = "opened"
+    except Error as error:
+        out["https"] = str(error)
+    browser.close()
+print(json.dumps(out))
+"""
+
+
 def test_chromium_opens_the_portal_by_its_host_name_over_http_only(offline_settings):
     """Real Chromium (principle 7): `worker-portal.localhost` resolves to the loopback address
     with no DNS, and `http://` + SubDomain opens the portal. `https://` + SubDomain, what the
     lab prints, fails on the TLS handshake with the plain-HTTP server: what remains."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright: requirements-test")
-    executable = next(
-        (shutil.which(c) for c in (os.environ.get("VMK_CHROMIUM"), "chromium") if c), None
-    )
+    pytest.importorskip("playwright.sync_api", reason="playwright comes with requirements-test")
     offline_settings.workteam_subdomain = "localhost"
-    with start_server(offline_settings, port=0) as server, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=executable,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    with start_server(offline_settings, port=0) as server:
+        probe = subprocess.run(
+            [sys.executable, "-c", _CHROMIUM_PROBE, server.portal_host],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         )
-        try:
-            page = browser.new_page()
-            page.goto("http://" + server.portal_host, timeout=20_000)
-            assert page.url == f"http://{server.portal_host}/_portal/"
-            assert "portal" in page.content().lower()
-            with pytest.raises(sync_api.Error, match=r"net::ERR_SSL_PROTOCOL_ERROR"):
-                page.goto("https://" + server.portal_host, timeout=20_000)
-        finally:
-            browser.close()
+    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert seen["url"] == f"http://{server.portal_host}/_portal/"
+    assert seen["portal"]
+    assert "net::ERR_SSL_PROTOCOL_ERROR" in seen["https"]
