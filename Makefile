@@ -4,22 +4,34 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# Two installs: DEMO_STAMP is what `make demo` needs (requirements.txt: the kit, the stand-in, the
+# kernels); STAMP adds the test and browser tools (requirements-test.txt) for everything else.
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint format serve lab clean chromium venv bench
 
-$(STAMP): pyproject.toml requirements.txt
+# uv (from PyPI, into the venv) installs in seconds what pip resolves in minutes; when uv cannot
+# be had, pip installs the same files. Plain `pip install -r requirements.txt` works as well.
+UV := $(VENV)/bin/uv
+install = if [ -x $(UV) ]; then $(UV) pip install --quiet --native-tls --python $(PY) $(1); \
+          else $(PY) -m pip install --quiet $(1); fi
+
+$(DEMO_STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --editable .
+	$(PY) -m pip install --quiet "uv>=0.5,<1" || echo "uv not available: installing with pip"
+	$(call install,-r requirements.txt --editable .)
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP) requirements-test.txt
+	$(call install,-r requirements-test.txt)
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 # Parameters for the notebooks, as papermill's command line takes them, each to the notebooks that
 # declare it: make demo PARAMS='-p rules broadcast-standard -p min_confidence 60'
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(PY) -m helpers.demo $(PARAMS)
 
 lint: $(STAMP)
@@ -52,7 +64,7 @@ bench: $(STAMP) chromium
 	$(PY) benchmarks/run.py
 
 # Start the offline stand-in in the foreground, for running the notebooks by hand in Jupyter.
-serve: $(STAMP)
+serve: $(DEMO_STAMP)
 	$(PY) -m helpers.offline serve --port 4566
 
 # Run the lab by hand, offline: the stand-in with the auto reviewer off (you review in its worker

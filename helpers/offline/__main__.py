@@ -57,7 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workteam-subdomain",
         default=None,
-        help="Workteam.SubDomain to report (default: this server's worker portal, /_portal/)",
+        help=(
+            "Workteam.SubDomain to report (default: this server's worker portal's URL, "
+            "http://127.0.0.1:<port>/_portal/; 'localhost': the portal as a host name, "
+            "worker-portal.localhost:<port>, as AWS gives a host name)"
+        ),
     )
     serve.add_argument(
         "--env-file",
@@ -142,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.env_file:
         print(f"Environment written to {args.env_file} (source it).")
     print(f"Worker portal (the work team's SubDomain): {server.settings.workteam_subdomain}")
+    if server.settings.workteam_subdomain == server.portal_host:
+        print(f"  open it as http://{server.portal_host}/ (this server speaks plain HTTP)")
     print("Press Ctrl-C to stop.", flush=True)
     try:
         while not stop.wait(0.5):

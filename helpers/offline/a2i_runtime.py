@@ -5,8 +5,8 @@ own: a module ``moto.sagemakera2iruntime`` exposing ``sagemakera2iruntime_backen
 pattern for ``a2i-runtime.sagemaker.<region>.amazonaws.com`` in
 ``moto.backend_index.backend_url_patterns``. The backend borrows SageMaker's region list.
 
-Human loops move InProgress → Completed when answered (through the worker portal's submit path,
-:func:`helpers.offline.portal.submit_task`, which the auto reviewer uses too, and which calls
+Human loops move InProgress → Completed when answered (through :func:`submit_task`, the
+worker portal's submit path, which the auto reviewer uses too, and which calls
 :func:`complete_human_loop`), InProgress → Stopping → Stopped after
 StopHumanLoop, and InProgress → Failed (``Expired``) when the flow definition's
 ``TaskAvailabilityLifetimeInSeconds`` passes unanswered. Completing a loop writes A2I's
@@ -38,7 +38,7 @@ from helpers.offline import sagemaker as sm
 from helpers.offline.exceptions import service_error
 from helpers.offline.locks import STATE_LOCK
 from helpers.offline.paging import page
-from helpers.offline.validation import validate
+from helpers.offline.validation import strict_json, validate
 
 LOG = logging.getLogger("helpers.offline")
 
@@ -52,6 +52,10 @@ DEFAULT_MAX_RESULTS = 100
 #: A2I's default when the flow definition sets no TaskAvailabilityLifetimeInSeconds (10 days).
 DEFAULT_AVAILABILITY_SECONDS = 864_000
 _DELETABLE = ("Completed", "Failed", "Stopped")
+#: Statuses whose DescribeHumanLoop carries ``HumanLoopOutput.OutputS3Uri`` (where the output
+#: is or will be): AWS's saved outputs show it while InProgress and once Completed (the
+#: Comprehend Custom Classification A2I sample prints both). Unknown for the others: left out.
+_OUTPUT_SHOWN = ("InProgress", "Completed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,8 +144,9 @@ class HumanLoop:
         if self.status == "Failed":
             out["FailureReason"] = self.failure_reason
             out["FailureCode"] = self.failure_code
-        if self.status == "Completed" and self.output_s3_uri:
-            out["HumanLoopOutput"] = {"OutputS3Uri": self.output_s3_uri}
+        if self.status in _OUTPUT_SHOWN:
+            bucket, key = output_location(self)
+            out["HumanLoopOutput"] = {"OutputS3Uri": self.output_s3_uri or f"s3://{bucket}/{key}"}
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -192,7 +197,7 @@ class A2IRuntimeBackend(BaseBackend):
         flow_arn = params["FlowDefinitionArn"]
         content = params["HumanLoopInput"]["InputContent"]
         try:
-            parsed = json.loads(content)
+            parsed = strict_json(content)
         except ValueError as error:
             raise service_error(
                 err.VALIDATION, f"HumanLoopInput.InputContent is not valid JSON: {error}"
@@ -211,7 +216,7 @@ class A2IRuntimeBackend(BaseBackend):
                 )
             human_task = flow.request["HumanLoopConfig"]
             lifetime = human_task.get("TaskAvailabilityLifetimeInSeconds")
-            created = settings.now()
+            created = _to_ms(settings.now())
             loop = HumanLoop(
                 name=name,
                 arn=(
@@ -336,7 +341,95 @@ def active_loops(account_id: str, region: str, flow_arn: str) -> list[str]:
         return names
 
 
+# --- tasks: opening and submitting (the worker portal and the auto reviewer) ---------------
+
+#: A2I's default task time limit when the flow definition sets none (seconds).
+DEFAULT_TASK_TIME_LIMIT = 3600
+
+
+class TaskTimeLimitPassed(ValueError):
+    """The worker took longer than the flow definition's TaskTimeLimitInSeconds."""
+
+
+def flow_of(backend: A2IRuntimeBackend, loop: HumanLoop) -> Any:
+    """The loop's flow definition (None once deleted)."""
+    return sm.find_flow_definition(
+        backend.account_id, backend.region_name, loop.flow_definition_arn
+    )
+
+
+def time_limit(backend: A2IRuntimeBackend, loop: HumanLoop) -> int:
+    """The loop's TaskTimeLimitInSeconds (A2I's default when the flow definition sets none)."""
+    flow = flow_of(backend, loop)
+    config = flow.request.get("HumanLoopConfig", {}) if flow is not None else {}
+    return int(config.get("TaskTimeLimitInSeconds") or DEFAULT_TASK_TIME_LIMIT)
+
+
+def accept(
+    backend: A2IRuntimeBackend,
+    loop: HumanLoop,
+    worker: Worker,
+    at: datetime | None = None,
+) -> datetime:
+    """Record that ``worker`` opened the task (kept while the time limit runs); return when."""
+    with backend.lock:
+        moment = at or settings.now()
+        previous = loop.accepted.get(worker.worker_id)
+        if previous is not None and moment - previous <= timedelta(
+            seconds=time_limit(backend, loop)
+        ):
+            return previous
+        loop.accepted[worker.worker_id] = moment
+        return moment
+
+
+def submit_task(
+    backend: A2IRuntimeBackend,
+    loop: HumanLoop,
+    answer_content: Any,
+    worker: Worker,
+    *,
+    accepted_at: datetime | None = None,
+    submitted_at: datetime | None = None,
+) -> HumanLoop:
+    """Record ``worker``'s answer to ``loop``, as the worker portal's Submit does.
+
+    ``answer_content`` is what crowd-form submitted (a JSON object); it is stored as JSON
+    would carry it. The acceptance time is ``accepted_at``, else when the worker opened the
+    task, else the submission time. Raises :class:`TaskTimeLimitPassed` after the flow
+    definition's TaskTimeLimitInSeconds, :class:`~helpers.offline.HumanLoopClosed`
+    when the loop takes no more answers, and ``ValueError`` for content that is not a JSON
+    object. Completing the loop writes ``output.json`` (see
+    :func:`~helpers.offline.complete_human_loop`).
+    """
+    if not isinstance(answer_content, dict):
+        raise ValueError(
+            f"answerContent must be a JSON object, not {type(answer_content).__name__}"
+        )
+    content = json.loads(json.dumps(answer_content))
+    with backend.lock:
+        submitted = submitted_at or settings.now()
+        accepted = accepted_at or loop.accepted.get(worker.worker_id) or submitted
+        limit = time_limit(backend, loop)
+        if submitted - accepted > timedelta(seconds=limit):
+            loop.accepted.pop(worker.worker_id, None)
+            raise TaskTimeLimitPassed(
+                f"the task's time limit ({limit} s) passed before it was submitted; "
+                "open the task again and submit within the limit"
+            )
+        complete_human_loop(
+            backend, loop, content, worker, accepted_at=accepted, submitted_at=submitted
+        )
+        loop.accepted.pop(worker.worker_id, None)
+        return loop
+
+
 # --- answers and output ----------------------------------------------------------------------
+
+
+def _to_ms(moment: datetime) -> datetime:
+    """``moment`` truncated to the millisecond (A2I's timestamps carry milliseconds)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _timestamp(moment: datetime) -> str:
@@ -390,8 +483,11 @@ def complete_human_loop(
             raise HumanLoopClosed(f"human loop {loop.name} is {loop.status}; it takes no answers")
         if any(a["workerId"] == worker.worker_id for a in loop.answers):
             raise HumanLoopClosed(f"worker {worker.worker_id} already answered {loop.name}")
-        submitted = submitted_at or settings.now()
-        accepted = accepted_at or submitted - timedelta(seconds=30)
+        # created <= accepted <= submitted, and timeSpentInSeconds is their difference, as in
+        # A2I's output.json (helpers/offline/README.md); times are kept to the millisecond.
+        submitted = max(_to_ms(submitted_at or settings.now()), loop.created_at)
+        accepted = _to_ms(accepted_at or submitted - timedelta(seconds=30))
+        accepted = min(max(accepted, loop.created_at), submitted)
         loop.answers.append(
             {
                 "acceptanceTime": _timestamp(accepted),
@@ -448,20 +544,18 @@ def auto_review(
     """Answer ``loop`` with ``TaskCount`` identical answers from the auto reviewer's workers.
 
     The answer is what the reviewer's page would submit (:mod:`helpers.offline.reviewer`), and
-    it goes through the worker portal's submit path (:func:`helpers.offline.portal.submit_task`),
+    it goes through the worker portal's submit path (:func:`submit_task`),
     so a loop answered by the auto reviewer and one answered in the portal look the same.
     """
-    from helpers.offline import portal
-
     content = reviewer.answer_content(loop.input_object, policy)
-    limit = portal.time_limit(backend, loop)
+    limit = time_limit(backend, loop)
     for index in range(loop.task_count):
         if loop.status != "InProgress":
             break
         seed = int(hashlib.sha256(f"{loop.arn}:{index}".encode()).hexdigest()[:8], 16)
         spent = timedelta(seconds=min(20 + (seed % 4000) / 100, limit))
         submitted = settings.now()
-        portal.submit_task(
+        submit_task(
             backend,
             loop,
             content,
@@ -530,6 +624,8 @@ a2i_runtime_backends: BackendDict[A2IRuntimeBackend] = BackendDict(A2IRuntimeBac
 
 def register() -> None:
     """Make moto know the service, in-process and in server mode (idempotent)."""
+    if active_loops not in sm.FLOW_DEFINITION_USERS:
+        sm.FLOW_DEFINITION_USERS.append(active_loops)
     module = sys.modules.get(MODULE_NAME)
     if module is None:
         module = types.ModuleType(MODULE_NAME, "sagemaker-a2i-runtime (video moderation kit)")

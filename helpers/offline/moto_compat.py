@@ -166,7 +166,8 @@ def check_backends() -> str | None:
             "list_tags",
         ),
         "moto.sagemaker.responses:SageMakerResponse": (),
-        "moto.s3.models:S3Backend": ("get_object", "put_object"),
+        "moto.s3.models:S3Backend": ("get_object", "put_object", "create_bucket"),
+        "moto.s3.exceptions:InvalidBucketName": (),
         "moto.s3.models:s3_backends": (),
         "moto.sns.models:sns_backends": (),
         "moto.sns.models:SNSBackend": ("publish",),
@@ -230,5 +231,5 @@ def require_supported_moto() -> None:
     if found:
         raise UnsupportedMoto(
             f"the offline stand-in cannot extend moto {moto_version()}: " + "; ".join(found),
-            f"install a supported moto: pip install 'moto[server]{SUPPORTED}'",
+            "install a supported moto: pip install -r requirements.txt",
         )

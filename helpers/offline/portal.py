@@ -26,8 +26,7 @@ import logging
 import mimetypes
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -35,34 +34,23 @@ from werkzeug.wrappers import Request, Response
 
 from helpers.offline import a2i_runtime, guard, settings
 from helpers.offline import sagemaker as sm
+from helpers.offline.a2i_runtime import DEFAULT_TASK_TIME_LIMIT as DEFAULT_TASK_TIME_LIMIT
+from helpers.offline.a2i_runtime import TaskTimeLimitPassed as TaskTimeLimitPassed
+from helpers.offline.a2i_runtime import accept as accept
+from helpers.offline.a2i_runtime import submit_task as submit_task
+from helpers.offline.a2i_runtime import time_limit as time_limit
+from helpers.offline.pages import PREFIX as PREFIX
+from helpers.offline.pages import base_url as base_url
+from helpers.offline.pages import grant_read_access as grant_read_access
+from helpers.offline.pages import media_path as media_path
+from helpers.offline.pages import render_task as render_task
+from helpers.offline.pages import set_base_url as set_base_url
 
 LOG = logging.getLogger("helpers.offline")
 
-#: Where the portal answers (the server routes these paths here before moto's dispatcher).
-PREFIX = "/_portal/"
 WORKER_COOKIE = "vmk-portal-worker"
 DEFAULT_WORKER = "reviewer"
 _WORKER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-#: A2I's default task time limit when the flow definition sets none (seconds).
-DEFAULT_TASK_TIME_LIMIT = 3600
-
-_BASE_URL: list[str] = []
-
-
-class TaskTimeLimitPassed(ValueError):
-    """The worker took longer than the flow definition's TaskTimeLimitInSeconds."""
-
-
-def set_base_url(url: str | None) -> None:
-    """Record (or forget, with None) the absolute URL the portal is served at."""
-    _BASE_URL[:] = [url] if url else []
-
-
-def base_url() -> str | None:
-    """The portal's absolute URL while a stand-in server runs, else None."""
-    return _BASE_URL[0] if _BASE_URL else None
-
-
 # --- workers, tasks and answers ---------------------------------------------------------------
 
 
@@ -99,19 +87,6 @@ def find_loop(
         return backend, loop
 
 
-def _flow_of(backend: a2i_runtime.A2IRuntimeBackend, loop: a2i_runtime.HumanLoop) -> Any:
-    return sm.find_flow_definition(
-        backend.account_id, backend.region_name, loop.flow_definition_arn
-    )
-
-
-def time_limit(backend: a2i_runtime.A2IRuntimeBackend, loop: a2i_runtime.HumanLoop) -> int:
-    """The loop's TaskTimeLimitInSeconds (A2I's default when the flow definition sets none)."""
-    flow = _flow_of(backend, loop)
-    config = flow.request.get("HumanLoopConfig", {}) if flow is not None else {}
-    return int(config.get("TaskTimeLimitInSeconds") or DEFAULT_TASK_TIME_LIMIT)
-
-
 def open_tasks(worker_name: str | None = None) -> list[dict[str, Any]]:
     """The open tasks of every flow definition, oldest first.
 
@@ -133,7 +108,7 @@ def open_tasks(worker_name: str | None = None) -> list[dict[str, Any]]:
                     continue
                 if worker and any(a["workerId"] == worker.worker_id for a in loop.answers):
                     continue
-                flow = _flow_of(backend, loop)
+                flow = a2i_runtime.flow_of(backend, loop)
                 config = flow.request.get("HumanLoopConfig", {}) if flow is not None else {}
                 doc = loop.input_object if isinstance(loop.input_object, dict) else {}
                 items = doc.get("items")
@@ -197,96 +172,12 @@ def task_path(account_id: str, region: str, loop_name: str) -> str:
     return f"{PREFIX}tasks/{account_id}/{region}/{loop_name}"
 
 
-def accept(
-    backend: a2i_runtime.A2IRuntimeBackend,
-    loop: a2i_runtime.HumanLoop,
-    worker: a2i_runtime.Worker,
-    at: datetime | None = None,
-) -> datetime:
-    """Record that ``worker`` opened the task (kept while the time limit runs); return when."""
-    with backend.lock:
-        moment = at or settings.now()
-        previous = loop.accepted.get(worker.worker_id)
-        if previous is not None and moment - previous <= timedelta(
-            seconds=time_limit(backend, loop)
-        ):
-            return previous
-        loop.accepted[worker.worker_id] = moment
-        return moment
-
-
-def submit_task(
-    backend: a2i_runtime.A2IRuntimeBackend,
-    loop: a2i_runtime.HumanLoop,
-    answer_content: Any,
-    worker: a2i_runtime.Worker,
-    *,
-    accepted_at: datetime | None = None,
-    submitted_at: datetime | None = None,
-) -> a2i_runtime.HumanLoop:
-    """Record ``worker``'s answer to ``loop``, as the worker portal's Submit does.
-
-    ``answer_content`` is what crowd-form submitted (a JSON object); it is stored as JSON
-    would carry it. The acceptance time is ``accepted_at``, else when the worker opened the
-    task, else the submission time. Raises :class:`TaskTimeLimitPassed` after the flow
-    definition's TaskTimeLimitInSeconds, :class:`~helpers.offline.a2i_runtime.HumanLoopClosed`
-    when the loop takes no more answers, and ``ValueError`` for content that is not a JSON
-    object. Completing the loop writes ``output.json`` (see
-    :func:`~helpers.offline.a2i_runtime.complete_human_loop`).
-    """
-    if not isinstance(answer_content, dict):
-        raise ValueError(
-            f"answerContent must be a JSON object, not {type(answer_content).__name__}"
-        )
-    content = json.loads(json.dumps(answer_content))
-    with backend.lock:
-        submitted = submitted_at or settings.now()
-        accepted = accepted_at or loop.accepted.get(worker.worker_id) or submitted
-        limit = time_limit(backend, loop)
-        if submitted - accepted > timedelta(seconds=limit):
-            loop.accepted.pop(worker.worker_id, None)
-            raise TaskTimeLimitPassed(
-                f"the task's time limit ({limit} s) passed before it was submitted; "
-                "open the task again and submit within the limit"
-            )
-        a2i_runtime.complete_human_loop(
-            backend, loop, content, worker, accepted_at=accepted, submitted_at=submitted
-        )
-        loop.accepted.pop(worker.worker_id, None)
-        return loop
-
-
 # --- rendering ---------------------------------------------------------------------------------
-
-
-def media_path(account_id: str, bucket: str, key: str) -> str:
-    """The portal path that serves an S3 object's bytes."""
-    return f"{PREFIX}media/{account_id}/{quote(bucket, safe='')}/{quote(key)}"
-
-
-def grant_read_access(account_id: str, absolute: bool = False) -> Callable[[Any], str]:
-    """A ``grant_read_access`` filter: ``s3://bucket/key`` → the portal's media URL.
-
-    Other values are returned unchanged (autoescape still applies to them).
-    """
-
-    def grant(uri: Any) -> str:
-        text = str(uri)
-        if not text.startswith("s3://"):
-            return text
-        bucket, _, key = text[len("s3://") :].partition("/")
-        path = media_path(account_id, bucket, key)
-        root = base_url()
-        if absolute and root:
-            return root.rstrip("/") + path[len(PREFIX) - 1 :]
-        return path
-
-    return grant
 
 
 def task_template(backend: a2i_runtime.A2IRuntimeBackend, loop: a2i_runtime.HumanLoop) -> str:
     """The Liquid template of the loop's human task UI. Raises LookupError when it is gone."""
-    flow = _flow_of(backend, loop)
+    flow = a2i_runtime.flow_of(backend, loop)
     if flow is None:
         raise LookupError(f"flow definition {loop.flow_definition_arn} no longer exists")
     ui_arn = flow.request["HumanLoopConfig"]["HumanTaskUiArn"]
@@ -295,14 +186,6 @@ def task_template(backend: a2i_runtime.A2IRuntimeBackend, loop: a2i_runtime.Huma
     if ui is None or ui.arn != ui_arn:
         raise LookupError(f"human task UI {ui_arn} was deleted, so the task cannot be shown")
     return ui.content
-
-
-def render_task(template: str, task_input: Any, grant: Callable[[Any], str]) -> str:
-    """The template rendered for ``task_input`` as A2I renders it (python-liquid)."""
-    from helpers import preview
-
-    env = preview.liquid_environment(grant)
-    return env.from_string(template).render(task={"input": task_input})
 
 
 # --- HTTP --------------------------------------------------------------------------------------
@@ -424,7 +307,7 @@ def _task(request: Request, worker_name: str, account: str, region: str, name: s
     accept(backend, loop, worker)
     from helpers import preview
 
-    flow = _flow_of(backend, loop)
+    flow = a2i_runtime.flow_of(backend, loop)
     title = flow.request["HumanLoopConfig"].get("TaskTitle", name) if flow else name
     page = preview.local_page(
         page,

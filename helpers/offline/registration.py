@@ -30,13 +30,23 @@ def install() -> None:
         from helpers.offline import moto_compat
 
         moto_compat.require_supported_moto()
-        from helpers.offline import a2i_runtime, faults, identity, rekognition, sagemaker
+        from helpers.offline import (
+            a2i_runtime,
+            faults,
+            identity,
+            rekognition,
+            render,
+            s3,
+            sagemaker,
+        )
 
         faults.register()
         a2i_runtime.register()
         rekognition.register()
         sagemaker.register()
+        render.register()
         identity.register()
+        s3.register()
         _INSTALLED = True
         LOG.debug("offline stand-in installed into moto %s", moto_compat.moto_version())
 

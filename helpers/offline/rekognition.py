@@ -395,11 +395,16 @@ def _start_content_moderation(self: RekognitionResponse) -> ActionResult:
     return ActionResult({"JobId": job.job_id})
 
 
-def _get_content_moderation(self: RekognitionResponse) -> str:
+def _get_content_moderation(self: RekognitionResponse) -> tuple[str, dict[str, str]]:
     # The answer holds only strings and numbers, so plain JSON is exactly what the JSON protocol
-    # sends; moto's generic serializer would take ~0.1 s per 1,000-label page.
-    return json.dumps(get_content_moderation(_backend_of(self), _params(self)))
+    # sends; moto's generic serializer would take ~0.1 s per 1,000-label page. The content type
+    # is the protocol's (AWS: application/x-amz-json-1.1), not the web server's text/html.
+    body = json.dumps(get_content_moderation(_backend_of(self), _params(self)))
+    return body, {"Content-Type": JSON_CONTENT_TYPE}
 
+
+#: Content type of the json protocol's answers (botocore model metadata: jsonVersion 1.1).
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 
 RESPONSE_METHODS = {
     "start_content_moderation": _start_content_moderation,

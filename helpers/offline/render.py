@@ -11,18 +11,19 @@ server runs, else an unsigned S3 URL.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import quote
 
+from moto.core.responses import ActionResult
 from moto.sagemaker.models import SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
 
 from helpers.offline import exceptions as err
-from helpers.offline import identity, portal
+from helpers.offline import identity, pages
 from helpers.offline import sagemaker as sm
 from helpers.offline.exceptions import service_error
-from helpers.offline.validation import validate
+from helpers.offline.validation import strict_json, validate
 
 #: Error codes of RenderingError (AWS documents the shape, not the codes; see the README).
 SYNTAX_ERROR = "TemplateSyntaxError"
@@ -56,11 +57,11 @@ def _code(error: Exception) -> str:
 
 
 def _grant(account_id: str, region: str) -> Any:
-    portal_grant = portal.grant_read_access(account_id, absolute=True)
+    portal_grant = pages.grant_read_access(account_id, absolute=True)
 
     def grant(uri: Any) -> str:
         text = str(uri)
-        if not text.startswith("s3://") or portal.base_url():
+        if not text.startswith("s3://") or pages.base_url():
             return portal_grant(uri)
         bucket, _, key = text[len("s3://") :].partition("/")
         return f"https://{bucket}.s3.{region}.amazonaws.com/{quote(key)}"
@@ -81,7 +82,7 @@ def render_ui_template(backend: SageMakerModelBackend, params: dict[str, Any]) -
     if problem:
         raise service_error(err.VALIDATION, problem)
     try:
-        task_input = json.loads(params["Task"]["Input"])
+        task_input = strict_json(params["Task"]["Input"])
     except ValueError as error:
         raise service_error(err.VALIDATION, f"Task.Input is not valid JSON: {error}") from None
     if ui_arn:
@@ -92,7 +93,7 @@ def render_ui_template(backend: SageMakerModelBackend, params: dict[str, Any]) -
     from liquid.exceptions import LiquidError
 
     try:
-        rendered = portal.render_task(
+        rendered = pages.render_task(
             content, task_input, _grant(backend.account_id, backend.region_name)
         )
     except LiquidError as error:
@@ -102,3 +103,14 @@ def render_ui_template(backend: SageMakerModelBackend, params: dict[str, Any]) -
     else:
         return {"RenderedContent": rendered, "Errors": []}
     return {"RenderedContent": "", "Errors": [failure]}
+
+
+def _render_ui_template(self: SageMakerResponse) -> ActionResult:
+    backend = sm.sagemaker_backend(self.current_account, self.region)
+    return ActionResult(render_ui_template(backend, dict(self.params or {})))
+
+
+def register() -> None:
+    """Add RenderUiTemplate to moto's SageMakerResponse (idempotent)."""
+    if getattr(SageMakerResponse, "render_ui_template", None) is not _render_ui_template:
+        SageMakerResponse.render_ui_template = _render_ui_template  # type: ignore[attr-defined]

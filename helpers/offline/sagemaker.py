@@ -408,15 +408,23 @@ def _flow_definition(backend: SageMakerModelBackend, name: str) -> FlowDefinitio
     return flow
 
 
+#: Who uses flow definitions: ``(account, region, flow ARN) -> names of active users``. The A2I
+#: runtime adds its loops InProgress or Stopping when it is imported; SageMaker (lower) never
+#: imports the runtime.
+FLOW_DEFINITION_USERS: list[Callable[[str, str, str], list[str]]] = []
+
+
 def delete_flow_definition(backend: SageMakerModelBackend, name: str) -> None:
     """DeleteFlowDefinition: refused while loops are InProgress or Stopping, else Deleting."""
-    from helpers.offline import a2i_runtime
-
     with _LOCK:
         flow = _flow_definition(backend, name)
         if flow.gone_at is not None:
             return
-        busy = a2i_runtime.active_loops(backend.account_id, backend.region_name, flow.arn)
+        busy = [
+            user
+            for users in FLOW_DEFINITION_USERS
+            for user in users(backend.account_id, backend.region_name, flow.arn)
+        ]
         if busy:
             raise service_error(
                 err.RESOURCE_IN_USE,
@@ -552,12 +560,6 @@ def _describe_workteam(self: SageMakerResponse) -> ActionResult:
     return ActionResult(describe_workteam(_backend_of(self), _params(self)))
 
 
-def _render_ui_template(self: SageMakerResponse) -> ActionResult:
-    from helpers.offline import render
-
-    return ActionResult(render.render_ui_template(_backend_of(self), _params(self)))
-
-
 RESPONSE_METHODS: dict[str, Callable[[SageMakerResponse], ActionResult]] = {
     "create_human_task_ui": _create_human_task_ui,
     "describe_human_task_ui": _describe_human_task_ui,
@@ -569,7 +571,6 @@ RESPONSE_METHODS: dict[str, Callable[[SageMakerResponse], ActionResult]] = {
     "list_flow_definitions": _list_flow_definitions,
     "list_workteams": _list_workteams,
     "describe_workteam": _describe_workteam,
-    "render_ui_template": _render_ui_template,
 }
 
 _TAGGABLE = {

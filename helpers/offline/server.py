@@ -56,6 +56,10 @@ CONTROL_PREFIX = "/_kit/"
 PORTAL_PREFIX = "/_portal/"
 #: moto's own control endpoints (reset, dashboard); guarded like ``/_kit/``.
 MOTO_API_PREFIX = "/moto-api"
+#: ``workteam_subdomain`` value asking for the portal as a host name, as AWS gives SubDomain:
+#: ``worker-portal.localhost:<port>`` (Chromium resolves every ``*.localhost`` to loopback).
+PORTAL_HOST_STYLE = "localhost"
+PORTAL_HOST_NAME = "worker-portal.localhost"
 
 
 class _RequestHandler(MotoRequestHandler):
@@ -95,7 +99,8 @@ class KitDispatcher(DomainDispatcherApplication):
             return refusal(environ, start_response)
         if path.startswith(CONTROL_PREFIX):
             return _control(Request(environ))(environ, start_response)
-        if path == PORTAL_PREFIX.rstrip("/"):
+        portal_root = path in ("", "/") and _host_name(environ) == PORTAL_HOST_NAME
+        if portal_root or path == PORTAL_PREFIX.rstrip("/"):
             redirect = Response(status=308, headers={"Location": PORTAL_PREFIX})
             return redirect(environ, start_response)
         if path.startswith(PORTAL_PREFIX):
@@ -211,6 +216,11 @@ def _without_cors(environ: dict[str, Any], start_response: Any) -> Any:
         return start_response(status, kept, exc_info) if exc_info else start_response(status, kept)
 
     return start
+
+
+def _host_name(environ: dict[str, Any]) -> str:
+    host = str(environ.get("HTTP_HOST") or "")
+    return host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host.lower()
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -341,9 +351,15 @@ class OfflineServer:
         self.env = environment(self.endpoint, cfg.region, secret)
         #: The offline worker portal (DescribeWorkteam's SubDomain while the server runs).
         self.portal_url = f"{self.endpoint}{PORTAL_PREFIX}"
-        self._owns_subdomain = cfg.workteam_subdomain is None
+        #: The portal's host name and port (SubDomain with ``workteam_subdomain="localhost"``).
+        self.portal_host = f"{PORTAL_HOST_NAME}:{self.port}"
+        self._subdomain_asked = cfg.workteam_subdomain
+        self._owns_subdomain = cfg.workteam_subdomain in (None, PORTAL_HOST_STYLE)
         if self._owns_subdomain:
-            cfg.workteam_subdomain = self.portal_url
+            cfg.workteam_subdomain = (
+                self.portal_host if cfg.workteam_subdomain == PORTAL_HOST_STYLE else self.portal_url
+            )
+        self._subdomain = cfg.workteam_subdomain
         from helpers.offline import portal
 
         portal.set_base_url(self.portal_url)
@@ -356,8 +372,8 @@ class OfflineServer:
             self._server.server_close()
             if self._env_file is not None:
                 self._env_file.unlink(missing_ok=True)
-            if self._owns_subdomain and self.settings.workteam_subdomain == self.portal_url:
-                self.settings.workteam_subdomain = None
+            if self._owns_subdomain and self.settings.workteam_subdomain == self._subdomain:
+                self.settings.workteam_subdomain = self._subdomain_asked
             from helpers.offline import portal
 
             if portal.base_url() == self.portal_url:

@@ -7,14 +7,20 @@ Member must have value less than or equal to 100``. This module applies every co
 installed botocore model declares for an operation's input, so the stand-in's limits are exactly
 the model's and follow it when botocore is upgraded.
 
-Model patterns are Java regular expressions matched against the whole value. The Unicode classes
-``\\p{L}``, ``\\p{N}`` and ``\\p{Z}`` are translated; a pattern using any other ``\\p{...}``
-class is not checked (lengths still are).
+Model patterns are Java regular expressions matched against the whole value, and are translated
+to Python's ``re`` with Java's meaning: ``.`` does not match a line terminator (``\\n``, ``\\r``,
+``\\u0085``, ``\\u2028``, ``\\u2029``); ``\\d``, ``\\w``, ``\\s`` and their negations are ASCII
+only. The Unicode classes ``\\p{L}``, ``\\p{N}`` and ``\\p{Z}`` are translated; a pattern using any
+other ``\\p{...}`` class is not checked (lengths still are).
+
+Where AWS was seen to accept what a model's pattern refuses, :data:`OBSERVED_PATTERNS` gives the
+pattern the stand-in applies instead (see helpers/offline/README.md).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -30,10 +36,30 @@ LOG = logging.getLogger("helpers.offline")
 #: Longest value echoed in a message (AWS leaves long values out, as in "Value at 'x' ...").
 _ECHO_MAX = 256
 
-_P_CLASSES = {
-    r"\p{L}": r"\w",
-    r"\p{N}": r"\w",
-    r"\p{Z}": "\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000",
+#: Java's line terminators: what ``.`` does not match.
+_LINE_TERMINATORS = "\\n\\r\\x85\\u2028\\u2029"
+_Z_CHARS = "\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+_ASCII_SPACE = " \\t\\n\\x0b\\f\\r"
+#: Java escapes → (outside a character class, inside one). None inside: not translatable there.
+_ESCAPES: dict[str, tuple[str, str | None]] = {
+    "d": ("[0-9]", "0-9"),
+    "D": ("[^0-9]", None),
+    "w": ("[a-zA-Z0-9_]", "a-zA-Z0-9_"),
+    "W": ("[^a-zA-Z0-9_]", None),
+    "s": (f"[{_ASCII_SPACE}]", _ASCII_SPACE),
+    "S": (f"[^{_ASCII_SPACE}]", None),
+    "p{L}": ("[^\\W\\d_]", "\\w"),
+    "p{N}": ("\\d", "\\w"),
+    "p{Z}": (f"[{_Z_CHARS}]", _Z_CHARS),
+}
+
+#: (shape name, model pattern) → the pattern AWS was seen to apply. Keyed by the model's pattern
+#: too, so that a botocore release that changes the pattern ends the override.
+OBSERVED_PATTERNS: dict[tuple[str, str], str] = {
+    # Capital letters in human loop names: AWS's "Amazon A2I and Amazon Fraud Detector" sample
+    # (aws-samples/amazon-a2i-sample-jupyter-notebooks, saved output of Feb 2021) started,
+    # listed, completed and read the output of `Fraud-detector-1613589638354` on AWS.
+    ("HumanLoopName", "^[a-z0-9](-*[a-z0-9])*$"): "^[a-zA-Z0-9](-*[a-zA-Z0-9])*$",
 }
 
 
@@ -56,13 +82,61 @@ def operation_model(service: str, operation: str) -> OperationModel:
     return service_model(service).operation_model(operation)
 
 
+def java_to_python(pattern: str) -> str | None:
+    """``pattern`` (a Java regular expression) as a Python one with the same meaning.
+
+    None when the pattern uses a construct that is not translated (an unknown ``\\p{...}``
+    class, or a negated class escape inside brackets).
+    """
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            key = nxt
+            if nxt in "pP":
+                end = pattern.find("}", i)
+                if nxt == "P" or end < 0:
+                    return None
+                key = pattern[i + 1 : end + 1]
+            if key in _ESCAPES:
+                outside, inside = _ESCAPES[key]
+                if in_class and inside is None:
+                    return None
+                out.append(inside if in_class else outside)
+                i += 1 + len(key)
+                continue
+            if nxt in "pP":
+                return None
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if char == "]" and not (out and out[-1] in ("[", "[^")):
+                in_class = False
+            out.append(char)
+        elif char == "[":
+            in_class = True
+            if pattern.startswith("[^", i):
+                out.append("[^")
+                i += 2
+                continue
+            out.append("[")
+        elif char == ".":
+            out.append(f"[^{_LINE_TERMINATORS}]")
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
 @functools.lru_cache(maxsize=256)
 def _compiled(pattern: str) -> re.Pattern[str] | None:
-    translated = pattern
-    for java, python in _P_CLASSES.items():
-        translated = translated.replace(java, python)
-    if r"\p{" in translated:
-        LOG.debug("not checking model pattern %s (Unicode class not translated)", pattern)
+    translated = java_to_python(pattern)
+    if translated is None:
+        LOG.debug("not checking model pattern %s (construct not translated)", pattern)
         return None
     try:
         return re.compile(translated)
@@ -99,6 +173,7 @@ def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
         if shape.enum and value not in shape.enum:
             errors.append(f"{prefix} satisfy enum value set: [{', '.join(shape.enum)}]")
         pattern = meta.get("pattern")
+        pattern = OBSERVED_PATTERNS.get((shape.name, pattern), pattern) if pattern else None
         if pattern:
             compiled = _compiled(pattern)
             if compiled is not None and not compiled.fullmatch(value):
@@ -152,3 +227,14 @@ def validate(service: str, operation: str, params: Mapping[str, Any], code: str)
     if errors:
         noun = "error" if len(errors) == 1 else "errors"
         raise service_error(code, f"{len(errors)} validation {noun} detected: " + "; ".join(errors))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
+
+
+def strict_json(text: str) -> Any:
+    """``text`` parsed as RFC 8259 JSON: Python's extensions ``NaN``, ``Infinity`` and
+    ``-Infinity`` are refused (ValueError): RFC 8259 has no such values, and Java's JSON
+    parsers (AWS's services run on Java) refuse them by default."""
+    return json.loads(text, parse_constant=_refuse_constant)

@@ -257,7 +257,9 @@ def test_the_time_limit_runs_from_opening_the_task(server, fixture_video, input_
 
 def test_auto_reviewer_answers_through_the_portal_path(server, fixture_video, input_content):
     calls = []
-    original = portal.submit_task
+    # one submit path: the portal's Submit and the auto reviewer call the A2I runtime's
+    assert portal.submit_task is a2i_runtime.submit_task
+    original = a2i_runtime.submit_task
 
     def spy(*args, **kwargs):
         calls.append(args[2])
@@ -267,7 +269,7 @@ def test_auto_reviewer_answers_through_the_portal_path(server, fixture_video, in
     server.settings.answer_after_describes = 0
     a2i = make_loop(fixture_video, input_content)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(portal, "submit_task", spy)
+        patch.setattr(a2i_runtime, "submit_task", spy)
         assert a2i.describe_human_loop(HumanLoopName="vmk-loop")["HumanLoopStatus"] == "Completed"
     [content] = calls
     document = read_output(a2i)

@@ -102,7 +102,7 @@ def test_whole_lab_over_http(server, fixture_video, input_content, tmp_path):
     a2i = boto3.client("sagemaker-a2i-runtime")
     with pytest.raises(a2i.exceptions.ValidationException):
         a2i.start_human_loop(
-            HumanLoopName="Bad-Name", FlowDefinitionArn=flow, HumanLoopInput={"InputContent": "{}"}
+            HumanLoopName="bad_name", FlowDefinitionArn=flow, HumanLoopInput={"InputContent": "{}"}
         )
     a2i.start_human_loop(
         HumanLoopName="vmk-loop",
