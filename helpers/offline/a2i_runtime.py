@@ -541,17 +541,19 @@ def auto_reviewer_worker(backend: A2IRuntimeBackend, index: int) -> Worker:
 def auto_review(
     backend: A2IRuntimeBackend, loop: HumanLoop, policy: settings.AutoReviewPolicy
 ) -> HumanLoop:
-    """Answer ``loop`` with ``TaskCount`` identical answers from the auto reviewer's workers.
+    """Answer ``loop`` with ``TaskCount`` answers, one per auto reviewer worker.
 
     The answer is what the reviewer's page would submit (:mod:`helpers.offline.reviewer`), and
     it goes through the worker portal's submit path (:func:`submit_task`),
-    so a loop answered by the auto reviewer and one answered in the portal look the same.
+    so a loop answered by the auto reviewer and one answered in the portal look the same. The
+    fixed policies give every worker the same answer; the ``truth`` policy answers as each
+    simulated reviewer, with that reviewer's accuracy, seeded by the loop's name.
     """
-    content = reviewer.answer_content(loop.input_object, policy)
     limit = time_limit(backend, loop)
     for index in range(loop.task_count):
         if loop.status != "InProgress":
             break
+        content = reviewer.answer_content(loop.input_object, policy, worker=index, seed=loop.name)
         seed = int(hashlib.sha256(f"{loop.arn}:{index}".encode()).hexdigest()[:8], 16)
         spent = timedelta(seconds=min(20 + (seed % 4000) / 100, limit))
         submitted = settings.now()

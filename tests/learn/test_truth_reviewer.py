@@ -156,3 +156,38 @@ def test_learn_reads_the_frame_of_helpers_review_verdicts_as_it_is():
     table = learn.precision(review.verdicts(items, output)).set_index("category")
     assert table.loc["Alcohol", "precision"] == 1.0
     assert table.loc["Non-Explicit Nudity of Intimate parts and Kissing", "precision"] == 0.0
+
+
+def test_each_reviewer_of_a_loop_answers_with_their_own_accuracy():
+    """With TaskCount 2, the stand-in's two truth reviewers answer apart: one at accuracy 1
+    gives the truth, one at accuracy 0 gives its opposite (no identical copies)."""
+    doc, _ = sample_input()
+    settings = OfflineSettings.instant(auto_review="truth", reviewer_accuracy=[1.0, 0.0])
+    with mocked(settings) as aws:
+        s3, sm, a2i = (aws.client(s) for s in ("s3", "sagemaker", "sagemaker-a2i-runtime"))
+        s3.create_bucket(Bucket="vmk-learn-tests")
+        team = review.find_workteam(sm)
+        ui = review.ensure_task_ui(sm, "learn2", review.load_template())
+        config = review.flow_definition_config(
+            workteam_arn=team["WorkteamArn"],
+            task_ui_arn=ui,
+            role_arn=offline_role_arn(),
+            output_path="s3://vmk-learn-tests/video-moderation-kit/learn2/a2i-output",
+            task_count=2,
+        )
+        flow = review.ensure_flow_definition(sm, "learn2", config)
+        loop = review.start_human_loop(a2i, flow["FlowDefinitionArn"], "learn2", doc)
+        review.wait_for_human_loop(a2i, loop["HumanLoopName"], timeout=30)
+        output = review.read_output(s3, a2i, loop["HumanLoopName"])
+    verdicts = learn_store.verdicts_from_output(output, run="learn2")
+    assert verdicts["worker"].nunique() == 2
+    scenes = truth.video_scenes(doc)
+    expected = {i["id"]: truth.true_verdict(i, scenes)[0] for i in doc["items"]}
+    flipped = {"violation": "not_violation", "not_violation": "violation"}
+    by_worker = [group for _, group in verdicts.groupby("worker", sort=False)]
+    decided = {i for i, v in expected.items() if v in flipped}
+    assert decided, "the sample has items whose truth is a violation or not"
+    answers_of = [dict(zip(g["id"], g["verdict"], strict=True)) for g in by_worker]
+    right = [a for a in answers_of if all(a[i] == expected[i] for i in decided)]
+    wrong = [a for a in answers_of if all(a[i] == flipped[expected[i]] for i in decided)]
+    assert len(right) == 1 and len(wrong) == 1
