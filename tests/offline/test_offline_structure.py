@@ -15,8 +15,8 @@ PACKAGE = Path(helpers.offline.__file__).parent
 PREFIX = "helpers.offline"
 #: Lower layers first; a module may import only modules of its own layer or below.
 LAYERS = [
-    {"exceptions", "locks", "paging", "moto_compat", "recordings", "synthetic", "pages"},
-    {"settings", "faults", "validation", "identity", "reviewer", "s3"},
+    {"exceptions", "locks", "paging", "moto_compat", "recordings", "synthetic", "pages", "guard"},
+    {"settings", "faults", "validation", "identity", "reviewer", "s3", "truth", "control"},
     {"sagemaker", "rekognition"},
     {"a2i_runtime", "render"},
     {"portal"},
