@@ -119,3 +119,13 @@ def test_teardown_deletes_notices_in_the_region_they_were_made_in(aws, reliabili
     assert far_sns.list_topics()["Topics"] == []
     assert far_sqs.list_queues().get("QueueUrls", []) == []
     reliability["resources left"] += len(far_sns.list_topics()["Topics"])
+
+
+def test_teardown_goes_on_when_the_state_file_is_corrupt(aws, tmp_path):
+    s = session.connect(region="us-east-1", run_id="topic3")
+    notices = notify.create_notices(s.client("sns"), s.client("sqs"), "topic3", s.role_arn)
+    (tmp_path / "run.json").write_text("{not json")
+    here = {"sns": s.client("sns"), "sqs": s.client("sqs")}
+    done = cleanup.teardown(s.sagemaker, s.a2i, s.s3, s.bucket, "topic3", **here)
+    assert notices.topic_arn in set(done["name"]), "found by name in the session's region"
+    assert s.client("sns").list_topics()["Topics"] == []
