@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import media, moderation
-from helpers.errors import InputError, ModerationJobFailed, WaitTimeout
+from helpers import checks, media, moderation
+from helpers.errors import InputError, ModerationJobFailed, WaitTimeout, explained, kit_step
 from helpers.session import KitSession
 from helpers.waiting import Backoff
 
@@ -57,12 +57,13 @@ class BatchResult:
 
 
 def videos_in_folder(session: KitSession, folder: str | Path) -> list[VideoJob]:
-    """Check and upload every video of a local folder; one :class:`VideoJob` each."""
-    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in media.VIDEO_SUFFIXES)
-    if not paths:
-        raise InputError(
-            f"No video files in `{folder}`", f"put {sorted(media.VIDEO_SUFFIXES)} files there"
-        )
+    """Check and upload every video of a local folder; one :class:`VideoJob` each.
+
+    Every video is checked (:func:`helpers.media.check_video_folder`) before the first upload:
+    a missing folder, a folder without videos or one video Rekognition would refuse stops the
+    batch with every bad file named, and nothing is uploaded.
+    """
+    paths = media.check_video_folder(folder)
     jobs = []
     for path in paths:
         record = media.upload_video(session, path)
@@ -86,6 +87,7 @@ def videos_under_prefix(s3: Any, bucket: str, prefix: str) -> list[VideoJob]:
     return jobs
 
 
+@kit_step
 def moderate_many(
     rekognition: Any,
     videos: Iterable[VideoJob],
@@ -104,8 +106,8 @@ def moderate_many(
     and contributes no labels; the others go on. Raises :class:`WaitTimeout` when jobs are still
     running after ``timeout`` seconds.
     """
-    if max_concurrent < 1:
-        raise InputError("max_concurrent must be at least 1", "use 1 to 20")
+    checks.number(max_concurrent, "max_concurrent", low=1, integer=True)
+    checks.number(min_confidence, "min_confidence", low=0, high=100)
     queue = deque(videos)
     everything = list(queue)
     running: list[VideoJob] = []
@@ -137,7 +139,8 @@ def moderate_many(
             running.append(video)
         for video in list(running):
             calls["get"] += 1
-            page = rekognition.get_content_moderation(JobId=video.job_id, MaxResults=1)
+            with explained(f"the wait for {video.name}'s moderation job"):
+                page = rekognition.get_content_moderation(JobId=video.job_id, MaxResults=1)
             if page["JobStatus"] == "IN_PROGRESS":
                 continue
             running.remove(video)

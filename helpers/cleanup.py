@@ -12,6 +12,7 @@ verdicts and raw output.json to ``results/<run id>/``, and A2I's output in S3 (t
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import cors, notify
-from helpers.errors import kit_step
+from helpers import cors, guards, notify
+from helpers.errors import KitError, kit_step
 from helpers.names import NAME_PREFIX
 from helpers.waiting import Backoff, wait_until
 
@@ -54,6 +55,8 @@ def teardown(
     sns: Any = None,
     sqs: Any = None,
     delete_answers: bool = False,
+    boto_session: Any = None,
+    notice_regions: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Delete the run's human loops, flow definitions, task UIs, S3 objects and CORS rule.
 
@@ -62,7 +65,12 @@ def teardown(
 
     ``run_id=None`` removes what every run of the kit left in this account and region.
     With ``dry_run=True`` nothing is changed and the frame lists what would be deleted.
-    Given ``sns`` and ``sqs`` clients, the job notification topics and queues go too.
+    Given ``sns`` and ``sqs`` clients, the job notification topics and queues go too: in the
+    clients' region and in every region the run's state recorded a topic in
+    (:func:`helpers.guards.notice_topic_regions`; ``notice_regions`` adds more, and
+    ``boto_session`` makes the other regions' clients, else one like ``sns`` is made).
+    The bucket's CORS rule stays while another run on the bucket still has a loop in review
+    (:func:`helpers.guards.runs_still_in_review`); its row says so (action ``keep (…)``).
     Returns one row per resource: kind, name, action, done.
     """
     scope = f"{run_id}-" if run_id else ""
@@ -94,15 +102,67 @@ def teardown(
     prefix = f"video-moderation-kit/{run_id}/" if run_id else "video-moderation-kit/"
     actions.extend(_remove_objects(s3, bucket, prefix, dry_run, delete_answers))
     if sns is not None and sqs is not None:
-        for name in notify.delete_notices(sns, sqs, run_id, dry_run=dry_run):
+        for name in _remove_notices(sns, sqs, run_id, dry_run, boto_session, notice_regions):
             kind = "SNS topic" if name.startswith("arn:") else "SQS queue"
             actions.append(Action(kind, name, "delete", not dry_run))
-    if cors.remove_cors(s3, bucket, dry_run=dry_run):
+    others = guards.runs_still_in_review(sagemaker, a2i, bucket, run_id)
+    if others:
+        if cors.remove_cors(s3, bucket, dry_run=True):
+            why = guards.cors_kept_because(others, bucket)
+            actions.append(Action("bucket CORS rule", cors.RULE_ID, f"keep ({why})"))
+    elif cors.remove_cors(s3, bucket, dry_run=dry_run):
         actions.append(Action("bucket CORS rule", cors.RULE_ID, "remove", not dry_run))
 
     frame = pd.DataFrame([a.__dict__ for a in actions], columns=["kind", "name", "action", "done"])
     log.info("teardown %s: %d resources", "planned" if dry_run else "done", len(frame))
     return frame
+
+
+def _recorded_notice_regions() -> list[str]:
+    """The regions the run's state recorded notice topics in; none when it cannot be read."""
+    from helpers import state
+
+    try:
+        return list(state.load().get(guards.NOTICE_REGIONS_KEY, []))
+    except KitError as err:  # clean up goes on without the state file (it finds by name)
+        log.warning("notice regions not read from the run's state: %s", err)
+        return []
+
+
+def _session_like(client: Any) -> Any:
+    """A boto3 session with ``client``'s credentials, to make clients of other regions."""
+    import boto3
+
+    credentials = client._request_signer._credentials
+    if credentials is None:
+        return boto3.Session()
+    frozen = credentials.get_frozen_credentials()
+    return boto3.Session(
+        aws_access_key_id=frozen.access_key,
+        aws_secret_access_key=frozen.secret_key,
+        aws_session_token=frozen.token,
+    )
+
+
+def _remove_notices(
+    sns: Any,
+    sqs: Any,
+    run_id: str | None,
+    dry_run: bool,
+    boto_session: Any,
+    extra_regions: Iterable[str],
+) -> list[str]:
+    """Delete the run's notice topics and queues in the clients' region and every recorded one."""
+    gone = notify.delete_notices(sns, sqs, run_id, dry_run=dry_run)
+    here = sns.meta.region_name
+    recorded = [*_recorded_notice_regions(), *extra_regions]
+    regions = guards.notice_topic_regions(boto_session, here, recorded)[1:]
+    if regions:
+        bs = boto_session or _session_like(sns)
+        gone += guards.delete_notices_everywhere(
+            bs, run_id, regions, dry_run=dry_run, config=sns.meta.config
+        )
+    return gone
 
 
 def _ignore_missing(call: Any) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import answers, review
+from helpers import answers, checks, review
 from helpers.errors import InputError, WaitTimeout, kit_step
 from helpers.names import NAME_PREFIX, check_a2i_name, resource_name
 from helpers.progress import Progress
@@ -60,7 +60,12 @@ def requests(
     One loop takes every item unless its input would exceed A2I's InputContent limit; then the
     review is split by time window (see :func:`helpers.review.plan_loop_inputs`) and a warning
     says so. ``video`` has ``s3_uri`` and ``title``. No items, no loop.
+
+    Each ``InputContent`` is checked (:func:`helpers.checks.loop_input`, through
+    :func:`helpers.review.input_content`) before it is named or sent: strict JSON (no NaN or
+    Infinity), no negative time. A bad one raises an InputError here, before StartHumanLoop.
     """
+    duration_ms = checks.duration_ms(duration_ms, "duration_ms")
     if items.empty:
         return []
     docs = review.plan_loop_inputs(

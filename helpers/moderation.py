@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers import taxonomy
+from helpers import checks, taxonomy
 from helpers.errors import InputError, ModerationJobFailed, kit_step
 from helpers.notify import Inbox
 from helpers.progress import Progress
@@ -43,6 +43,30 @@ LABEL_COLUMNS = [
 ]
 
 
+def check_request(rekognition: Any, **request: Any) -> dict[str, Any]:
+    """Refuse a StartContentModeration request AWS would refuse (or never finish); return it.
+
+    ``request`` is the call's keyword arguments, as a notebook cell writes them. Checked before
+    anything is sent: ``MinConfidence`` a number from 0 to 100 (never text such as ``"50"``),
+    ``ClientRequestToken`` and ``JobTag`` in Rekognition's forms, and a ``NotificationChannel``
+    whose topic is in the client's own region (Rekognition publishes nowhere else, so the wait
+    for the notice would only time out): ``rekognition.start_content_moderation(
+    **moderation.check_request(rekognition, **request))``.
+    """
+    checks.number(request.get("MinConfidence", 50.0), "min_confidence", low=0, high=100)
+    token = request.get("ClientRequestToken")
+    if token is not None and not _TOKEN.match(str(token)):
+        raise InputError(
+            f"ClientRequestToken `{token}` is not accepted by Rekognition",
+            "use 1-64 letters, digits, '-' or '_'",
+        )
+    tag = request.get("JobTag")
+    if tag is not None and not _JOB_TAG.match(str(tag)):
+        raise InputError(f"JobTag `{tag}` is not accepted", "use letters, digits and _ . - :")
+    checks.notification_channel(request.get("NotificationChannel"), rekognition.meta.region_name)
+    return request
+
+
 def start_moderation(
     rekognition: Any,
     bucket: str,
@@ -57,31 +81,20 @@ def start_moderation(
 
     ``client_request_token`` makes the call idempotent: starting again with the same token and
     the same arguments returns the same job instead of paying for a second one.
-    Arguments AWS would reject are rejected here first, with the fix.
+    Arguments AWS would reject are rejected here first, with the fix (:func:`check_request`).
     """
-    if not 0 <= min_confidence <= 100:
-        raise InputError(
-            f"MinConfidence {min_confidence} is out of range", "use a value from 0 to 100"
-        )
     args: dict[str, Any] = {
         "Video": {"S3Object": {"Bucket": bucket, "Name": key}},
-        "MinConfidence": float(min_confidence),
+        "MinConfidence": min_confidence,
     }
     if client_request_token is not None:
-        if not _TOKEN.match(client_request_token):
-            raise InputError(
-                f"ClientRequestToken `{client_request_token}` is not accepted by Rekognition",
-                "use 1-64 letters, digits, '-' or '_'",
-            )
         args["ClientRequestToken"] = client_request_token
     if job_tag is not None:
-        if not _JOB_TAG.match(job_tag):
-            raise InputError(
-                f"JobTag `{job_tag}` is not accepted", "use letters, digits and _ . - :"
-            )
         args["JobTag"] = job_tag
     if notification_channel:
         args["NotificationChannel"] = notification_channel
+    check_request(rekognition, **args)
+    args["MinConfidence"] = float(min_confidence)
     job_id = rekognition.start_content_moderation(**args)["JobId"]
     log.info("started moderation job %s on s3://%s/%s", job_id, bucket, key)
     return job_id
@@ -226,7 +239,12 @@ def request_token(run_id: str, video_sha256: str, min_confidence: float) -> str:
 
     Starting the job again with the same token returns the same JobId instead of a second,
     billed job; another video or threshold gets another token, hence another job.
+
+    It is worked out before StartContentModeration is sent (it is one of its arguments), so it
+    also checks ``min_confidence``: a number from 0 to 100, never text (``"50"``), as the
+    request's ``MinConfidence`` must be. A bad value raises here and nothing is sent.
     """
+    checks.number(min_confidence, "min_confidence", low=0, high=100)
     return f"{run_id}-{video_sha256[:16]}-{round(float(min_confidence) * 100)}"
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.errors import WaitTimeout
+from helpers.errors import WaitTimeout, explained
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,17 @@ class JobNotices:
         return {"SNSTopicArn": self.topic_arn, "RoleArn": self.role_arn}
 
 
-def create_notices(sns: Any, sqs: Any, run_id: str, role_arn: str) -> JobNotices:
+def create_notices(
+    sns: Any, sqs: Any, run_id: str, role_arn: str, *, remember: bool = True
+) -> JobNotices:
     """Create (or find again) the run's topic and queue, and subscribe the queue to the topic.
 
     ``role_arn`` is the role Rekognition assumes to publish. Both calls are idempotent on AWS
     (same name and attributes give the same resource), so running this twice is safe.
+    With ``remember`` (the default) the topic's region is recorded in the run's state
+    (:func:`helpers.guards.remember_notice_region`), so clean up finds the topic and queue in
+    that region even when the notebook's region later differs. A script with no run state
+    (no state file yet, as in the benchmarks) records nothing.
     """
     tags = [{"Key": "video-moderation-kit", "Value": run_id}]
     topic_arn = sns.create_topic(Name=f"{TOPIC_PREFIX}{run_id}", Tags=tags)["TopicArn"]
@@ -76,6 +82,11 @@ def create_notices(sns: Any, sqs: Any, run_id: str, role_arn: str) -> JobNotices
         Attributes={"RawMessageDelivery": "true"},
         ReturnSubscriptionArn=True,
     )["SubscriptionArn"]
+    if remember:
+        from helpers import guards, state
+
+        if state.state_path().exists():
+            guards.remember_notice_region(topic_arn)
     return JobNotices(topic_arn, queue_url, queue_arn, subscription, role_arn)
 
 
@@ -128,7 +139,8 @@ class Inbox:
                     "check that the role may publish to the topic and that Rekognition may "
                     "assume it; or wait by polling (leave notifications off)",
                 )
-            self.poll(max(1, int(remaining)))
+            with explained(f"the wait for job `{job_id}`'s completion notice"):
+                self.poll(max(1, int(remaining)))
             if on_poll is not None:
                 on_poll({"Status": "waiting for notice"}, clock() - start)
         return self.received[job_id]

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from helpers import checks
 from helpers.errors import ConfigurationError, InputError, ResourceFailed, kit_step
 from helpers.names import resource_name
 from helpers.progress import Progress
@@ -140,22 +141,28 @@ def ensure_task_ui(sagemaker: Any, **request: Any) -> str:
 # --- flow definition ---------------------------------------------------------------------------
 
 
+#: HumanLoopConfig's time limits (seconds), as CreateFlowDefinition takes them.
+TIME_LIMITS = {
+    "TaskTimeLimitInSeconds": (30, 28_800),
+    "TaskAvailabilityLifetimeInSeconds": (1, 864_000),
+}
+
+
 def check_flow_request(request: dict[str, Any]) -> None:
-    """Refuse a CreateFlowDefinition request AWS would refuse, naming the fix (nothing sent)."""
+    """Refuse a CreateFlowDefinition request AWS would refuse, naming the fix (nothing sent).
+
+    ``TaskCount`` and the time limits are whole numbers in A2I's ranges, never text
+    (``task_count = "2"`` in a parameters cell is refused, not converted).
+    """
     config = request.get("HumanLoopConfig") or {}
-    count = config.get("TaskCount")
-    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 3:
-        raise InputError(f"TaskCount {count!r} is out of range", "use 1, 2 or 3 reviewers")
+    checks.number(config.get("TaskCount"), "TaskCount", low=1, high=3, integer=True)
     if not 1 <= len(config.get("TaskTitle", "")) <= 128:
         raise InputError("TaskTitle must have 1-128 characters", "shorten the title")
     if not 1 <= len(config.get("TaskDescription", "")) <= 255:
         raise InputError("TaskDescription must have 1-255 characters", "shorten it")
-    limit = config.get("TaskTimeLimitInSeconds")
-    if limit is not None and (not isinstance(limit, int) or not 30 <= limit <= 28_800):
-        raise InputError(
-            f"TaskTimeLimitInSeconds {limit!r} is out of range",
-            "give reviewers 30 to 28,800 seconds (8 hours), as a whole number",
-        )
+    for key, (low, high) in TIME_LIMITS.items():
+        if config.get(key) is not None:
+            checks.number(config[key], key, low=low, high=high, integer=True)
     output = (request.get("OutputConfig") or {}).get("S3OutputPath", "")
     if not output.startswith("s3://"):
         raise InputError(f"Output path {output!r} is not s3://", "use s3://bucket/prefix/")

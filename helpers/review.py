@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from helpers import answers, provision
+from helpers import answers, checks, provision
 from helpers.errors import (
     HumanLoopNotComplete,
     InputError,
@@ -132,8 +132,13 @@ def _dumps(doc: Any) -> str:
 
 
 def input_content(loop_input: dict[str, Any], max_chars: int = MAX_INPUT_CHARS) -> str:
-    """``InputContent`` for StartHumanLoop: compact JSON, checked against A2I's size limit."""
-    text = _dumps(loop_input)
+    """``InputContent`` for StartHumanLoop: compact JSON, checked against A2I's size limit.
+
+    The document is checked first (:func:`helpers.checks.loop_input`): strict JSON (no NaN or
+    Infinity anywhere: A2I refuses them and the reviewer page could not read them), no negative
+    time, no window or item that ends before it starts. Nothing is sent when it is refused.
+    """
+    text = checks.loop_input(loop_input)
     if len(text) > max_chars:
         raise InputError(
             f"The review input is {len(text):,} characters; A2I takes at most {max_chars:,}",
@@ -261,14 +266,13 @@ def flow_definition_config(
     lifetime_s: int = 86400,
 ) -> dict[str, Any]:
     """The arguments of CreateFlowDefinition (without name and tags), checked first."""
-    if not 1 <= task_count <= 3:
-        raise InputError(f"TaskCount {task_count} is out of range", "use 1, 2 or 3 reviewers")
+    task_count = checks.number(task_count, "task_count", low=1, high=3, integer=True)
     if not 1 <= len(title) <= 128:
         raise InputError("TaskTitle must have 1-128 characters", "shorten the title")
     if not 1 <= len(description) <= 255:
         raise InputError("TaskDescription must have 1-255 characters", "shorten it")
-    if time_limit_s < 30:
-        raise InputError("TaskTimeLimitInSeconds must be at least 30", "give reviewers more time")
+    time_limit_s = checks.number(time_limit_s, "time_limit_s", low=30, high=28_800, integer=True)
+    lifetime_s = checks.number(lifetime_s, "lifetime_s", low=1, high=864_000, integer=True)
     if not output_path.startswith("s3://"):
         raise InputError(f"Output path `{output_path}` is not s3://", "use s3://bucket/prefix/")
     return {

@@ -36,7 +36,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from helpers import taxonomy
+from helpers import checks, taxonomy
 
 TIMESTAMPS = "TIMESTAMPS"
 SEGMENTS = "SEGMENTS"
@@ -269,6 +269,7 @@ def merge(frame: pd.DataFrame, gap_ms: int = 1500, *, mode: str | None = None) -
     has a ``detections`` count (review items) adds them up, so merging items again with the
     same ``gap_ms`` gives them back unchanged.
     """
+    gap_ms = checks.duration_ms(gap_ms, "gap_ms")
     return _items(frame, np.arange(len(frame)), None, gap_ms, mode)
 
 
@@ -276,8 +277,7 @@ def review_items(
     flagged: pd.DataFrame, gap_ms: int = 1500, *, mode: str | None = None
 ) -> pd.DataFrame:
     """Review items from flagged rows: de-duplicate ancestors, then merge runs (module doc)."""
-    if gap_ms < 0:
-        raise ValueError(f"gap_ms must be 0 or more, not {gap_ms}")
+    gap_ms = checks.duration_ms(gap_ms, "gap_ms")
     if flagged.empty:
         return _items(flagged, np.zeros(0, dtype=np.int64), None, gap_ms, mode)
     mode = mode or aggregation(flagged)

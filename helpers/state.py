@@ -47,7 +47,12 @@ RECORDED_BY = {
     "workteam": "03_set_up_human_review.ipynb",
     "task_ui": "03_set_up_human_review.ipynb",
     "review_setup": "03_set_up_human_review.ipynb",
-    "human_loops": "04_review_with_human_loop.ipynb",
+    "rules": "04_review_with_human_loop.ipynb",
+    "review": "04_review_with_human_loop.ipynb",
+    "results": "05_read_results.ipynb",  # 06_many_videos.ipynb adds its loops' counts too
+    "many_review": "06_many_videos.ipynb",
+    "exported": "07_clean_up.ipynb",
+    "cleanup": "07_clean_up.ipynb",
 }
 
 

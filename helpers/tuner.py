@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers import pricing, review, segments, taxonomy
-from helpers.errors import InputError, KitError
+from helpers import checks, pricing, review, segments, taxonomy
+from helpers.errors import KitError
 from helpers.rules import RuleSet, apply_rules, decisions
 
 #: Stand-in video address for estimating the size of a loop's input before the upload is known.
@@ -144,8 +144,7 @@ def tune(
     the video's minutes, A2I for each loop and reviewer) and, with ``plot``, a timeline figure.
     The headless twin of :class:`RuleTuner`.
     """
-    if gap_ms < 0:
-        raise InputError(f"Gap tolerance {gap_ms} ms is negative", "use 0 ms or more")
+    gap_ms = checks.duration_ms(gap_ms, "gap_ms")  # "1500", -1500, NaN: refused, with the fix
     flagged = apply_rules(labels, rules)
     items = segments.review_items(flagged, int(gap_ms))
     duration = int(duration_ms or video_duration_ms(labels))
@@ -201,6 +200,7 @@ class RuleTuner:
     ) -> None:
         import ipywidgets as w
 
+        gap_ms = checks.duration_ms(gap_ms, "gap_ms")
         self._w = w
         self.labels = labels
         self.base = rules

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from helpers.errors import WaitTimeout, kit_step
+from helpers.errors import WaitTimeout, explained, kit_step
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +76,20 @@ def wait_until(
     into the :class:`~helpers.errors.WaitTimeout` raised after ``timeout`` seconds. ``fetch``
     may raise to stop early (a failed state is usually best raised from ``done``).
     ``on_poll(result, elapsed)`` is called after every poll (progress display).
+
+    Each fetch runs inside :func:`~helpers.errors.explained`: when AWS or the stand-in stops
+    answering mid-wait (``EndpointConnectionError``), the wait ends with a
+    :class:`~helpers.errors.ServiceUnreachable` naming what was awaited and what to do, and an
+    AWS refusal with an explained :class:`~helpers.errors.KitError`.
     """
     start = clock()
     policy = backoff or Backoff()
     rng = random.Random()
     attempt = 0
+    doing = f"the wait for {what[:1].lower()}{what[1:]}"
     while True:
-        result = fetch()
+        with explained(doing):
+            result = fetch()
         elapsed = clock() - start
         if on_poll is not None:
             on_poll(result, elapsed)

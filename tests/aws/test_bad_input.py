@@ -12,7 +12,18 @@ from pathlib import Path
 import boto3
 import pytest
 
-from helpers import checks, media, moderation, mp4, names, review, session
+from helpers import (
+    batch,
+    loops,
+    media,
+    moderation,
+    mp4,
+    names,
+    provision,
+    review,
+    session,
+    tuner,
+)
 from helpers.errors import ConfigurationError, InputError
 from helpers.offline import OfflineSettings, mocked
 from helpers.rules import RuleSet
@@ -44,7 +55,8 @@ def _folder(tmp_path, **files):
     folder = tmp_path / "videos"
     folder.mkdir(exist_ok=True)
     for name, data in files.items():
-        (folder / name.replace("_", "-")).write_bytes(data)
+        stem, suffix = name.rsplit("_", 1)  # good_mp4 -> good.mp4
+        (folder / f"{stem}.{suffix}").write_bytes(data)
     return folder
 
 
@@ -68,6 +80,69 @@ LOOP_INPUT = {
     "rules": "lab-v7",
 }
 ROLE = "arn:aws:iam::123456789012:role/notices"
+SHA = "ab" * 32
+VIDEO = {"s3_uri": "s3://b/k.mp4", "title": "t"}
+
+
+def _labels():
+    """Three Drinking detections, as moderation.all_labels gives them (notebook 4's input)."""
+    return moderation.labels_frame(
+        [
+            {
+                "Timestamp": t,
+                "ModerationLabel": {
+                    "Name": "Drinking",
+                    "ParentName": "Alcohol Use",
+                    "TaxonomyLevel": 3,
+                    "Confidence": 90.0,
+                },
+            }
+            for t in (1000, 1500, 2000)
+        ]
+    )
+
+
+def _tune(gap_ms):
+    """Notebook 4's `tuner.tune(labels, rule_set, gap_ms)`."""
+    return tuner.tune(_labels(), RuleSet.load("lab-v7"), gap_ms, plot=False)
+
+
+def _loop_requests(**item):
+    """Notebook 4's `loops.requests(result.items, ...)` with one item's fields changed."""
+    items = _tune(1500).items.assign(**item)
+    return loops.requests(
+        items, run_id="bad01", video=VIDEO, duration_ms=10_000, rules_name="lab-v7"
+    )
+
+
+def _start_job(s, min_confidence):
+    """Notebook 2's cell: the call is in the cell; request_token checks before it is sent."""
+    return s.rekognition.start_content_moderation(
+        Video={"S3Object": {"Bucket": s.bucket, "Name": "k.mp4"}},
+        MinConfidence=min_confidence,
+        ClientRequestToken=moderation.request_token(s.run_id, SHA, min_confidence),
+    )
+
+
+def _flow(s, **config):
+    """Notebook 3's flow definition cell, with HumanLoopConfig's fields changed."""
+    request = {
+        "HumanLoopConfig": {
+            "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/t",
+            "HumanTaskUiArn": "arn:aws:sagemaker:us-east-1:123456789012:human-task-ui/u",
+            "TaskTitle": "Review flagged moments in a video",
+            "TaskDescription": "Give a verdict on every flagged moment of the video",
+            "TaskCount": 1,
+            "TaskAvailabilityLifetimeInSeconds": 86_400,
+            **config,
+        },
+        "OutputConfig": {"S3OutputPath": f"s3://{s.bucket}/{s.prefix}/a2i-output"},
+        "RoleArn": s.role_arn,
+        "Tags": names.kit_tags(s.run_id),
+    }
+    request["FlowDefinitionName"] = provision.name_for("flow", s.run_id, request)
+    return provision.ensure(s.sagemaker.create_flow_definition, **request)
+
 
 CASES = {
     "missing-file": lambda s, t: media.upload_video(s, t / "nope.mp4"),
@@ -79,26 +154,23 @@ CASES = {
     "over-6-hours": lambda s, t: media.upload_video(
         s, _file(t, "long.mp4", mp4.header_only(6 * 3_600_000 + 1_000))
     ),
-    "min-confidence": lambda s, t: moderation.start_moderation(
-        s.rekognition, s.bucket, "k.mp4", min_confidence=101
-    ),
+    "min-confidence": lambda s, t: _start_job(s, 101),
     "request-token": lambda s, t: moderation.start_moderation(
         s.rekognition, s.bucket, "k.mp4", client_request_token="not ok!"
     ),
     "loop-name": lambda s, t: names.check_a2i_name("My_Loop"),
     "name-too-long": lambda s, t: names.check_a2i_name("x" * 64),
-    "task-count": lambda s, t: review.flow_definition_config(
-        workteam_arn="w", task_ui_arn="u", role_arn="r", output_path="s3://b/o", task_count=5
-    ),
+    "task-count": lambda s, t: _flow(s, TaskCount=5),
+    "task-time-limit": lambda s, t: _flow(s, TaskTimeLimitInSeconds="1800"),
     "unknown-category": lambda s, t: RuleSet.from_dict({"categories": {"Nudity Extreme": 80}}),
     "zero-duration": lambda s, t: media.upload_video(s, _file(t, "empty.mp4", mp4.header_only(0))),
     "truncated-mp4": lambda s, t: media.upload_video(
         s, _file(t, "cut.mp4", SAMPLE.read_bytes()[: SAMPLE.stat().st_size // 2])
     ),
-    "folder-one-bad": lambda s, t: media.check_video_folder(
-        _folder(t, good_mp4=SAMPLE.read_bytes(), bad_mp4=mp4.header_only(0))
+    "folder-one-bad": lambda s, t: batch.videos_in_folder(
+        s, _folder(t, good_mp4=SAMPLE.read_bytes(), bad_mp4=mp4.header_only(0))
     ),
-    "missing-folder": lambda s, t: media.check_video_folder(t / "no-such-folder"),
+    "missing-folder": lambda s, t: batch.videos_in_folder(s, t / "no-such-folder"),
     "non-utf8-name": lambda s, t: media.upload_video(s, _non_utf8_name(t)),
     "bucket-name": lambda s, t: session.connect(
         bucket="My_Videos", run_id="bad02", boto_session=s.boto_session
@@ -106,12 +178,14 @@ CASES = {
     "region-space": lambda s, t: session.connect(
         region="us-east-1 ", run_id="bad03", boto_session=s.boto_session
     ),
-    "notice-region": lambda s, t: checks.notification_channel(
-        {
+    "notice-region": lambda s, t: moderation.start_moderation(
+        s.rekognition,
+        s.bucket,
+        "k.mp4",
+        notification_channel={
             "SNSTopicArn": "arn:aws:sns:eu-west-1:123456789012:AmazonRekognition-vmk-x",
             "RoleArn": ROLE,
         },
-        s.region,
     ),
     "label-twice": lambda s, t: RuleSet.load(
         _rule_file(t, '{"categories": {"Drinking": 80, "Weapons": 60, "Drinking": 95}}')
@@ -119,19 +193,19 @@ CASES = {
     "excluded-twice": lambda s, t: RuleSet.from_dict(
         {"categories": {"Drinking": 80}, "exclusions": ["Smoking", "Smoking"]}
     ),
-    "negative-duration": lambda s, t: checks.loop_input(
+    "negative-duration": lambda s, t: review.input_content(
         {**LOOP_INPUT, "video": {"s3_uri": "s3://b/k.mp4", "duration_ms": -1000}}
     ),
-    "negative-gap": lambda s, t: checks.duration_ms(-1500, "gap_ms"),
-    "nan-in-loop-input": lambda s, t: checks.loop_input(
-        {**LOOP_INPUT, "items": [{**LOOP_INPUT["items"][0], "confidence": math.nan}]}
-    ),
-    "infinity-in-loop-input": lambda s, t: checks.loop_input(
+    "negative-item-time": lambda s, t: _loop_requests(start_ms=-1000),
+    "negative-gap": lambda s, t: _tune(-1500),
+    "nan-in-loop-input": lambda s, t: _loop_requests(confidence=math.nan),
+    "infinity-in-loop-input": lambda s, t: review.input_content(
         {**LOOP_INPUT, "video": {"s3_uri": "s3://b/k.mp4", "duration_ms": math.inf}}
     ),
-    "min-confidence-text": lambda s, t: checks.number("50", "min_confidence", low=0, high=100),
-    "task-count-text": lambda s, t: checks.number("2", "task_count", low=1, high=3, integer=True),
-    "gap-ms-text": lambda s, t: checks.number("1500", "gap_ms", low=0, integer=True),
+    "min-confidence-text": lambda s, t: _start_job(s, "50"),
+    "task-count-text": lambda s, t: _flow(s, TaskCount="2"),
+    "gap-ms-text": lambda s, t: _tune("1500"),
+    "segments-gap-text": lambda s, t: review.make_review_items(_labels(), gap_ms="1500"),
     "answer-schema": lambda s, t: review.answers_frame(
         {
             "humanLoopName": "vmk-loop-x",
@@ -142,10 +216,36 @@ CASES = {
 
 
 #: Cases refused before any AWS call at all (not even a read).
-NO_CALL = {"zero-duration", "truncated-mp4", "folder-one-bad", "missing-folder", "non-utf8-name",
-           "bucket-name", "region-space", "notice-region", "label-twice", "excluded-twice",
+NO_CALL = {"min-confidence", "task-count", "task-time-limit", "notice-region",
+           "negative-item-time", "segments-gap-text", "zero-duration", "truncated-mp4",
+           "folder-one-bad", "missing-folder", "non-utf8-name",
+           "bucket-name", "region-space", "label-twice", "excluded-twice",
            "negative-duration", "negative-gap", "nan-in-loop-input", "infinity-in-loop-input",
            "min-confidence-text", "task-count-text", "gap-ms-text"}  # fmt: skip
+#: Each case above goes through the path a notebook takes (the helper the cell calls), except
+#: these, which test a check on its own: label-twice/excluded-twice (RuleSet), the names and
+#: the session's region and bucket, and the media checks of one file.
+
+
+#: What the error says, for the cases that go through a notebook's path (the check that
+#: refused is the one meant, not an earlier one by accident).
+SAYS = {
+    "min-confidence": "`min_confidence` is 101, out of range",
+    "min-confidence-text": "write 50 without quotes",
+    "task-count": "`TaskCount` is 5, out of range",
+    "task-count-text": "write 2 without quotes",
+    "task-time-limit": "write 1800 without quotes",
+    "notice-region": "publishes only to topics of its own region",
+    "negative-duration": "negative time at `video.duration_ms`",
+    "negative-item-time": "negative time at `items[0].start_ms`",
+    "negative-gap": "`gap_ms` is -1500, out of range",
+    "gap-ms-text": "write 1500 without quotes",
+    "segments-gap-text": "write 1500 without quotes",
+    "nan-in-loop-input": "nan at `items[0].confidence`",
+    "infinity-in-loop-input": "inf at `video.duration_ms`",
+    "folder-one-bad": "1 of the 2 videos",
+    "missing-folder": "does not exist",
+}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -155,6 +255,7 @@ def test_refused_with_a_fix_and_no_costly_call(kit, case, reliability):
     with pytest.raises(InputError) as err:
         CASES[case](s, tmp_path)
     assert err.value.fix, "the error must say what to do next"
+    assert SAYS.get(case, "") in str(err.value)
     assert not COSTLY & set(calls), f"{case} made {COSTLY & set(calls)}"
     if case in NO_CALL:
         assert calls == [], f"{case} called {calls} before refusing"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from botocore.config import Config
 
-from helpers import errors, media, moderation, offline, session, state
+from helpers import errors, loops, media, moderation, offline, session, state, waiting
 from helpers.errors import ServiceUnreachable
 
 SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "media" / "moderation-sample.mp4"
@@ -31,7 +31,15 @@ def test_waiting_when_the_stand_in_is_gone(use_stand_in, monkeypatch, tmp_path, 
         errors.explained(f"waiting for moderation job `{job}`"),
     ):
         moderation.wait_for_moderation(s.rekognition, job, timeout=30)
-    assert "stand-in did not answer during waiting for moderation job" in err.value.what
+    assert "stand-in did not answer during the wait for moderation job" in err.value.what
     assert "start the stand-in again" in err.value.fix
     assert state.require("moderation") == {"job_id": job}, "what was recorded is kept"
     reliability["connection losses named"] += 1
+
+    # the notebooks' own waiting cells, with nothing around them (02: until_done; 04, 06: wait)
+    with pytest.raises(ServiceUnreachable, match="during the wait for moderation job") as err:
+        waiting.until_done(s.rekognition, job, timeout=30)
+    assert "start the stand-in again" in err.value.fix
+    with pytest.raises(ServiceUnreachable, match="during the wait for human loop vmk-loop-x"):
+        loops.wait(s.a2i, ["vmk-loop-x"], timeout=30)
+    reliability["connection losses named"] += 2

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import segments, taxonomy
+from helpers.errors import InputError
 from helpers.rules import RuleSet, apply_rules
 
 NODES = taxonomy.NODES
@@ -251,8 +252,10 @@ def test_ids_are_stable_and_distinct():
 def test_empty_and_bad_input():
     empty = segments.review_items(pd.DataFrame(columns=["timestamp_ms", "label", "confidence"]))
     assert empty.empty and list(empty.columns) == segments.ITEM_COLUMNS
-    with pytest.raises(ValueError, match="gap_ms"):
+    with pytest.raises(InputError, match="gap_ms"):
         segments.review_items(empty, -1)
+    with pytest.raises(InputError, match="without quotes"):
+        segments.review_items(empty, "1500")
 
 
 def test_unknown_labels_are_merged_but_never_folded():

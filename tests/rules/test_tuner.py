@@ -54,7 +54,7 @@ def test_tune_with_nothing_flagged_costs_no_review(sample_labels):
     assert result.items.empty and result.loops == 0
     assert result.summary().endswith("(nothing to review)")
     assert result.cost.set_index("step").at["A2I human review", "usd"] == 0
-    with pytest.raises(InputError, match="negative"):
+    with pytest.raises(InputError, match=r"gap_ms.*at least 0"):
         tuner.tune(sample_labels, RuleSet.load("lab-v7"), -5)
 
 

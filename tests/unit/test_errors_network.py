@@ -97,3 +97,34 @@ def test_a_steps_missing_path_is_an_input_error(tmp_path, make, said, reliabilit
         step()
     assert str(tmp_path) in err.value.what and err.value.fix
     reliability["bad inputs rejected"] += 1
+
+
+def test_a_lost_endpoint_while_waiting_is_named(closed_port, creds, reliability):
+    """Every wait (waiting.wait_until: jobs, flow definitions, loops, clean up) names the loss."""
+    from helpers.waiting import wait_until
+
+    a2i = boto3.client(
+        "sagemaker-a2i-runtime", region_name="us-east-1", endpoint_url=closed_port, config=ONE_TRY
+    )
+    with pytest.raises(ServiceUnreachable) as err:
+        wait_until(
+            lambda: a2i.describe_human_loop(HumanLoopName="vmk-loop-x"),
+            lambda d: d["HumanLoopStatus"] == "Completed",
+            what="Human loop vmk-loop-x being completed",
+            timeout=5,
+            advice="-",
+            sleep=lambda s: None,
+        )
+    assert "during the wait for human loop vmk-loop-x being completed" in err.value.what
+    assert "EndpointConnectionError" in err.value.what
+    reliability["connection losses named"] += 1
+
+
+def test_a_lost_queue_while_waiting_for_a_notice_is_named(closed_port, creds, reliability):
+    from helpers import notify
+
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=closed_port, config=ONE_TRY)
+    notices = notify.JobNotices("arn:t", f"{closed_port}/123456789012/q", "arn:q", "arn:s", "r")
+    with pytest.raises(ServiceUnreachable, match="completion notice"):
+        notify.Inbox(sqs, notices).wait("job-1", timeout=5)
+    reliability["connection losses named"] += 1

@@ -33,7 +33,10 @@ def test_a_name_follows_the_request_not_its_name_or_tags():
     [
         ({"TaskCount": 4}, "TaskCount"),
         ({"TaskCount": "1"}, "TaskCount"),
-        ({"TaskTimeLimitInSeconds": 10}, "30 to 28,800"),
+        ({"TaskCount": 1.5}, "whole number"),
+        ({"TaskTimeLimitInSeconds": 10}, "from 30 to 28800"),
+        ({"TaskTimeLimitInSeconds": "1800"}, "without quotes"),
+        ({"TaskAvailabilityLifetimeInSeconds": 0}, "TaskAvailabilityLifetimeInSeconds"),
         ({"TaskTitle": ""}, "TaskTitle"),
     ],
 )

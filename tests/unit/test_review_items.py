@@ -94,7 +94,7 @@ def test_answers_parse_and_reject_bad_schema():
 
 
 def test_flow_definition_config_checks():
-    with pytest.raises(InputError, match="TaskCount"):
+    with pytest.raises(InputError, match="task_count"):
         review.flow_definition_config(
             workteam_arn="w", task_ui_arn="u", role_arn="r", output_path="s3://b/", task_count=4
         )

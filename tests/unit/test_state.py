@@ -131,3 +131,31 @@ def test_failed_write_keeps_the_old_file(path, monkeypatch, reliability, error, 
     assert state.load() == {"session": {"run_id": "abcd1"}}
     assert [p.name for p in path.parent.iterdir() if p.suffix == ".tmp"] == []
     reliability["state faults named"] += 1
+
+
+@pytest.mark.parametrize(
+    ("key", "notebook"),
+    [
+        ("review", "04_review_with_human_loop"),
+        ("rules", "04_review_with_human_loop"),
+        ("results", "05_read_results"),
+        ("many_review", "06_many_videos"),
+        ("exported", "07_clean_up"),
+        ("cleanup", "07_clean_up"),
+    ],
+)
+def test_a_missing_key_names_the_notebook_that_records_it(path, key, notebook):
+    state.record("session", {"run_id": "r1"})
+    with pytest.raises(StateMissing, match=notebook):
+        state.require(key)
+    assert "human_loops" not in state.RECORDED_BY, "no notebook records it any more"
+
+
+def test_every_key_the_notebooks_record_is_known():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "notebooks"
+    text = "".join(p.read_text() for p in sorted(root.glob("0*.ipynb")))
+    recorded = set(re.findall(r'state\.record\(\\"(\w+)\\"', text))
+    assert recorded and recorded <= set(state.RECORDED_BY), recorded - set(state.RECORDED_BY)
