@@ -40,3 +40,5 @@ def test_every_notebook_twice_in_a_row(tmp_path):
     exported = sorted(folder.glob("raw/*"))
     assert len(exported) == 1 + many  # and was exported before anything was deleted
     assert (folder / "verdicts.parquet").is_file()  # in the results store notebook 08 reads
+    # 08 ran before clean up and learned from this run's audit items, read from S3
+    assert state["learning"]["audit_items"] == state["review"]["audit_items"] > 0
