@@ -247,7 +247,12 @@ def main(argv: list[str] | None = None) -> int:
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "executed")
     parser.add_argument("--job-seconds", type=float, default=3.0)
-    parser.add_argument("--auto-review", default="mixed", help="confirm, reject, mixed or off")
+    parser.add_argument(
+        "--auto-review",
+        default="truth",
+        help="how the stand-in's reviewer answers: truth (the default: from what the sample media "
+        "show, so notebook 08 learns real numbers), mixed, confirm, reject or off",
+    )
     parser.add_argument(
         "-p",
         "--parameters",
