@@ -321,21 +321,25 @@ def inventory(
 
 @kit_step
 def export_results(
-    sagemaker: Any, a2i: Any, s3: Any, run_id: str, folder: str | Path = "results"
+    sagemaker: Any, a2i: Any, s3: Any, run_id: str, folder: str | Path | None = None
 ) -> pd.DataFrame:
     """Write the run's verdicts and raw output.json files to ``<folder>/<run id>/``.
 
-    Every loop of the run is found from A2I (:func:`helpers.loops.of_run`) and every completed
-    loop's output is saved as A2I wrote it (``raw/<loop>.json``, readable or not).
-    ``verdicts.csv`` is then made from every raw file in the folder, so running clean up again
-    after the loops are gone keeps what was exported; ``problems.csv`` lists the loops without
-    verdicts. Returns one row per file; ``attrs["folder"]`` is the folder's absolute path.
+    ``folder`` is the results store's root (:func:`helpers.learn_store.default_root`:
+    ``$VMK_RESULTS_DIR``, else ``results/`` in the kit's checkout), so what clean up exports is
+    what notebook 08 learns from. Every loop of the run is found from A2I
+    (:func:`helpers.loops.of_run`) and every completed loop's output is saved as A2I wrote it
+    (``raw/<loop>.json``, readable or not). ``verdicts.csv`` (for people and spreadsheets) and
+    ``verdicts.parquet`` (the store's file, :func:`helpers.learn_store.save_run`) are then made
+    from every raw file in the folder, so running clean up again after the loops are gone keeps
+    what was exported; ``problems.csv`` lists the loops without verdicts. Returns one row per
+    file; ``attrs["folder"]`` is the folder's absolute path.
     """
-    from helpers import loops
+    from helpers import learn_store, loops
 
     names = list(loops.of_run(sagemaker, a2i, run_id)["HumanLoopName"])
     found = loops.read(s3, a2i, names)
-    target = Path(folder) / run_id
+    target = learn_store.default_root(folder) / learn_store.check_run_id(run_id)
     (target / "raw").mkdir(parents=True, exist_ok=True)
     for name, body in found.raw.items():
         (target / "raw" / f"{name}.json").write_bytes(body)
@@ -345,6 +349,11 @@ def export_results(
     frame = loops.verdicts(outputs)
     frame.to_csv(target / "verdicts.csv", index=False)
     written.append({"file": str(target / "verdicts.csv"), "what": f"{len(frame)} verdict rows"})
+    stored = learn_store.read_outputs((run_id, p.name, p.read_bytes()) for p in raws).verdicts
+    if len(stored):
+        path = learn_store.save_run(stored, run_id, target.parent)
+        what = f"{len(stored)} verdict rows for learning (notebook 08)"
+        written.append({"file": str(path), "what": what})
     if names or not (target / "problems.csv").exists():
         problems = pd.concat([found.problems, unreadable]).drop_duplicates("HumanLoopName")
         problems.to_csv(target / "problems.csv", index=False)

@@ -1,11 +1,20 @@
 """The results store: every reviewed run's verdicts, kept locally, one file per run.
 
 Layout: ``results/<run id>/verdicts.parquet`` (the verdicts frame of
-:func:`verdicts_from_output`, one row per item and worker). :func:`load_results` reads every
-run in the store, so learning uses all reviewed runs, not only the last. A run folder without
-``verdicts.parquet`` but with exported ``output.json`` files (the raw A2I output that clean up
-exports) is read from those instead; :func:`read_s3_outputs` reads the same documents straight
-from A2I's output in S3, for runs that were not exported.
+:func:`verdicts_from_output`, one row per item and worker). Clean up's export
+(:func:`helpers.cleanup.export_results`) writes it beside the raw A2I output it exports
+(``raw/<loop>.json``, ``verdicts.csv``, ``problems.csv``): one results folder per run.
+:func:`load_results` reads every run in the store, so learning uses all reviewed runs, not only
+the last. A run folder without ``verdicts.parquet`` but with raw A2I output (``raw/*.json`` or
+``output.json`` files) is read from those instead; :func:`read_s3_outputs` reads the same
+documents straight from A2I's output in S3, for runs that were not exported (notebook 08 reads
+the current run that way before clean up exports it).
+
+Where the store is (:func:`default_root`): ``$VMK_RESULTS_DIR`` when set (``make demo`` and the
+notebook tests set it to their own temporary folder), else ``results/`` at the root of the
+kit's checkout (the folder holding ``notebooks/`` and ``helpers/``), whichever folder a
+notebook's kernel runs in; for a kit installed elsewhere than a checkout, ``results/`` in the
+working directory.
 
 Why Parquet, and why fastparquet: the verdicts are a table that grows run by run and is read
 by column (category, confidence, verdict), which is what a columnar file is for; Parquet is the
@@ -35,8 +44,12 @@ from helpers import answers
 from helpers.errors import InputError, KitError
 from helpers.review import answers_frame
 
-#: The store's default root, relative to the working directory (``VMK_RESULTS_DIR`` overrides).
-DEFAULT_ROOT = Path("results")
+#: The kit's checkout (an editable install, as ``make venv`` and notebook 01 make it).
+CHECKOUT = Path(__file__).resolve().parent.parent
+#: The store's default root (``VMK_RESULTS_DIR`` overrides): ``results/`` in the kit's checkout.
+DEFAULT_ROOT = CHECKOUT / "results"
+#: The environment variable naming the store's root.
+ROOT_VARIABLE = "VMK_RESULTS_DIR"
 FILE_NAME = "verdicts.parquet"
 #: Item fields copied from the loop input into every verdict row.
 ITEM_FIELDS = ("id", "label", "parent", "category", "start_ms", "end_ms", "confidence")
@@ -158,10 +171,19 @@ def check_run_id(run_id: str) -> str:
 
 
 def default_root(root: str | Path | None = None) -> Path:
-    """``root``, else ``$VMK_RESULTS_DIR``, else ``results`` in the working directory."""
+    """``root``, else ``$VMK_RESULTS_DIR``, else ``results/`` at the root of the kit's checkout.
+
+    Not relative to the kernel's working directory, so notebooks (run in ``notebooks/``) and
+    scripts (run anywhere) share one store. A kit installed outside a checkout uses
+    ``results`` in the working directory.
+    """
     if root:
         return Path(root)
-    return Path(os.environ.get("VMK_RESULTS_DIR") or DEFAULT_ROOT)
+    if os.environ.get(ROOT_VARIABLE):
+        return Path(os.environ[ROOT_VARIABLE])
+    if (CHECKOUT / "notebooks").is_dir() and (CHECKOUT / "helpers").is_dir():
+        return DEFAULT_ROOT
+    return Path("results")
 
 
 def save_run(verdicts: pd.DataFrame, run_id: str, root: str | Path | None = None) -> Path:
@@ -199,7 +221,8 @@ def read_run_file(path: str | Path) -> pd.DataFrame:
 
 
 def load_results(root: str | Path | None = None) -> Loaded:
-    """Every run in the store: ``verdicts.parquet``, or else the run's exported ``output.json``."""
+    """Every run in the store: ``verdicts.parquet``, or else the run's exported A2I output
+    (``raw/*.json`` as clean up exports it, or ``output.json`` files as A2I names them)."""
     root = default_root(root)
     frames, problems = [], []
     for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
@@ -210,7 +233,7 @@ def load_results(root: str | Path | None = None) -> Loaded:
             except Exception as err:  # any unreadable file is listed, never hides the others
                 problems.append({"source": str(stored), "problem": f"unreadable: {err}"})
             continue
-        files = sorted(folder.rglob("output.json"))
+        files = sorted({*folder.rglob("output.json"), *folder.glob("raw/*.json")})
         loaded = read_outputs((folder.name, str(f), f.read_text(encoding="utf-8")) for f in files)
         if len(loaded.verdicts):
             frames.append(loaded.verdicts)

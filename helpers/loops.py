@@ -53,7 +53,13 @@ def loop_name(run_id: str, video_s3_uri: str, input_content: str) -> str:
 
 
 def requests(
-    items: pd.DataFrame, *, run_id: str, video: dict[str, Any], duration_ms: int, rules_name: str
+    items: pd.DataFrame,
+    *,
+    run_id: str,
+    video: dict[str, Any],
+    duration_ms: int,
+    rules_name: str,
+    audit: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """One ``{HumanLoopName, InputContent, items, window}`` per loop the items need.
 
@@ -61,20 +67,34 @@ def requests(
     review is split by time window (see :func:`helpers.review.plan_loop_inputs`) and a warning
     says so. ``video`` has ``s3_uri`` and ``title``. No items, no loop.
 
+    ``audit`` (:func:`helpers.learn.audit_sample`) joins the review like any other item and is
+    marked in the input (:func:`helpers.learn.mark_audit`: ``"audit": true`` on each audit
+    item, the strata beside the items); the windows leave room for the marks.
+
     Each ``InputContent`` is checked (:func:`helpers.checks.loop_input`, through
     :func:`helpers.review.input_content`) before it is named or sent: strict JSON (no NaN or
     Infinity), no negative time. A bad one raises an InputError here, before StartHumanLoop.
     """
     duration_ms = checks.duration_ms(duration_ms, "duration_ms")
+    audit = audit if audit is not None and len(audit) else None
+    if audit is not None:
+        items = pd.concat([items, audit[items.columns]], ignore_index=True)
     if items.empty:
         return []
+    strata = 0 if audit is None else audit.groupby(["category", "reason"]).ngroups
+    room = 0 if audit is None else 16 * len(audit) + 200 * strata + 64  # the marks' characters
     docs = review.plan_loop_inputs(
         items,
         video_s3_uri=video["s3_uri"],
         title=video["title"],
         duration_ms=int(duration_ms),
         rules_name=rules_name,
+        max_chars=review.MAX_INPUT_CHARS - room,
     )
+    if audit is not None:
+        from helpers import learn
+
+        docs = learn.mark_audit(docs, audit)
     if len(docs) > 1:
         log.warning(
             "review split into %d loops by time window: %d items do not fit in one loop "
@@ -374,6 +394,30 @@ def notes(outputs: list[dict[str, Any]]) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=["video", "worker", "note"])
+
+
+def changes(outputs: list[dict[str, Any]]) -> pd.DataFrame:
+    """The items reviewers adjusted (start or end) or added, in every loop (``vmk-review/2``).
+
+    One row per reviewer and change (:func:`helpers.answers.changes_frame`), with the loop's
+    video first and times in seconds. Empty when nobody changed anything (``vmk-review/1``
+    answers have no changes).
+    """
+    frames = [
+        answers.changes_frame(out).assign(
+            video=(out.get("inputContent") or {}).get("video", {}).get("title", "")
+        )
+        for out in outputs
+    ]
+    columns = ["video", "worker", "change", "label", "category", "from_s", "to_s"]
+    columns += ["input_from_s", "input_to_s", "note", "escalate", "id"]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    for ms, s in (("start_ms", "from_s"), ("end_ms", "to_s")):
+        frame[s] = frame[ms] / 1000
+        frame[f"input_{s}"] = frame[f"input_{ms}"] / 1000
+    return frame[columns].sort_values(["video", "worker", "change", "from_s"], ignore_index=True)
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:

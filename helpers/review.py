@@ -55,6 +55,14 @@ INPUT_ITEM_FIELDS = (
     "confidence",
     "detections",
 )
+#: Optional item fields the reviewer's page draws when present (``templates/reviewer/
+#: ANSWER_SCHEMA.md``): the peak's time and the detections' times, from the items frame's
+#: ``peak_ms`` and ``detections_ms`` (:mod:`helpers.segments`).
+OPTIONAL_ITEM_FIELDS = ("peak_ms", "detections_ms")
+#: At most this many detection times per item go into the loop input (evenly spread, first,
+#: last and peak kept): about 9 characters each, so a long item adds at most ~300 characters
+#: and A2I's InputContent limit is met by the payload split as before. The page draws 500.
+MAX_DETECTIONS_MS = 32
 
 
 # --- review items ------------------------------------------------------------------------------
@@ -89,15 +97,39 @@ def make_review_items(flagged: pd.DataFrame, *, gap_ms: int = 1500) -> pd.DataFr
 
 
 def _records(items: pd.DataFrame) -> list[dict[str, Any]]:
-    """The items as the loop input's ``items`` (plain JSON types), in the frame's order."""
-    columns = {name: items[name].tolist() for name in INPUT_ITEM_FIELDS}
+    """The items as the loop input's ``items`` (plain JSON types), in the frame's order.
+
+    ``peak_ms`` and ``detections_ms`` (:data:`OPTIONAL_ITEM_FIELDS`) are added when the frame
+    has them; an item's detection times are thinned to :data:`MAX_DETECTIONS_MS`.
+    """
+    fields = [*INPUT_ITEM_FIELDS, *(f for f in OPTIONAL_ITEM_FIELDS if f in items)]
+    columns = {name: items[name].tolist() for name in fields}
     ints, floats = ("start_ms", "end_ms", "detections"), ("confidence",)
     for name in ints:
         columns[name] = [int(v) for v in columns[name]]
     for name in floats:
         columns[name] = [float(v) for v in columns[name]]
+    if "peak_ms" in columns:
+        columns["peak_ms"] = [int(v) for v in columns["peak_ms"]]
+    if "detections_ms" in columns:
+        peaks = columns.get("peak_ms") or [None] * len(items)
+        pairs = zip(columns["detections_ms"], peaks, strict=True)
+        columns["detections_ms"] = [thin_times(times, peak) for times, peak in pairs]
     rows = zip(*columns.values(), strict=True)
-    return [dict(zip(INPUT_ITEM_FIELDS, row, strict=True)) for row in rows]
+    return [dict(zip(fields, row, strict=True)) for row in rows]
+
+
+def thin_times(times: Any, peak: int | None = None, cap: int = MAX_DETECTIONS_MS) -> list[int]:
+    """At most ``cap`` (3 or more) of ``times`` in ms, sorted: evenly spread, with the first,
+    the last and ``peak``."""
+    values = sorted(int(t) for t in times)
+    if len(values) <= cap:
+        return values
+    step = (len(values) - 1) / (cap - 2)
+    kept = {values[round(k * step)] for k in range(cap - 1)}  # first and last among them
+    if peak is not None:
+        kept.add(int(peak))
+    return sorted(kept)
 
 
 def build_loop_input(

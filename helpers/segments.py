@@ -19,9 +19,12 @@ This module turns the flagged rows (from :func:`helpers.rules.apply_rules`) into
    runs; with ``gap_ms=0`` they are used as they are (only overlapping ones join).
 
 Each item keeps its first and last time, its peak confidence, the number of its label's
-detections, and ``rows``: the index labels (in the flagged frame, which keeps the labels
-frame's index) of every flagged row it covers, its own and the folded ancestors'. Every flagged
-row lands in exactly one item. Item ids are stable: a hash of label, level and start.
+detections, ``peak_ms`` (the time of its most confident detection, the earliest on a tie; a
+detection's time is the middle of its span), ``detections_ms`` (the sorted times of its own
+label's detections; the reviewer's page draws them), and ``rows``: the index labels (in the
+flagged frame, which keeps the labels frame's index) of every flagged row it covers, its own
+and the folded ancestors'. Every flagged row lands in exactly one item. Item ids are stable: a
+hash of label, level and start.
 
 Everything is vectorised with numpy; the only Python loops run over taxonomy nodes (a few
 dozen), never over rows.
@@ -54,6 +57,8 @@ ITEM_COLUMNS = [
     "confidence",
     "detections",
     "rows",
+    "peak_ms",
+    "detections_ms",
 ]
 
 
@@ -333,6 +338,8 @@ def _items(
     else:
         detections = counts
 
+    peak_ms, detections_ms = _times(frame, kept, order, first, s, e, confidence)
+
     def column(name: str, default: object = "") -> np.ndarray:
         if name in frame:
             return frame[name].to_numpy()[head]
@@ -354,10 +361,48 @@ def _items(
             "confidence": np.round(np.maximum.reduceat(confidence, first), 2),
             "detections": detections.astype(np.int64),
             "rows": _rows(frame, kept, order, first, folded),
+            "peak_ms": peak_ms,
+            "detections_ms": detections_ms,
         }
     )
     items = items.sort_values(["start_ms", "label", "level"], kind="stable", ignore_index=True)
-    return items.astype({c: _dtype(c) for c in ("level", "start_ms", "end_ms", "detections")})
+    ints = ("level", "start_ms", "end_ms", "detections", "peak_ms")
+    return items.astype({c: _dtype(c) for c in ints})
+
+
+def _times(
+    frame: pd.DataFrame,
+    kept: np.ndarray,
+    order: np.ndarray,
+    first: np.ndarray,
+    s: np.ndarray,
+    e: np.ndarray,
+    confidence: np.ndarray,
+) -> tuple[np.ndarray, list[list[int]]]:
+    """Per item: the time of its peak and the sorted times of its own detections (ms).
+
+    ``s``, ``e`` and ``confidence`` are the kept rows in item order. A detection's time is the
+    middle of its span (its timestamp in TIMESTAMPS mode). The peak is the detection with the
+    highest confidence at the items' precision (2 decimals), the earliest on a tie, so merging
+    items again gives the same peak. Items merged again bring their own times along.
+    """
+    n = len(order)
+    counts = np.diff(np.append(first, n))
+    item = np.repeat(np.arange(len(first)), counts)
+    if "peak_ms" in frame and "detections_ms" in frame:  # merging items again
+        mid = frame["peak_ms"].to_numpy(dtype=np.int64)[kept][order]
+        nested = frame["detections_ms"].to_numpy()[kept][order]
+        flat = np.concatenate([np.asarray(t, dtype=np.int64) for t in nested])
+        owner = np.repeat(item, [len(t) for t in nested])
+    else:
+        mid = (s + e) // 2
+        flat, owner = mid, item
+    best = np.lexsort((mid, -np.round(confidence, 2), item))
+    peak = mid[best[first]]
+    by_time = np.lexsort((flat, owner))
+    bounds = np.searchsorted(owner[by_time], np.arange(len(first) + 1))
+    times = flat[by_time]
+    return peak, [times[a:b].tolist() for a, b in itertools.pairwise(bounds.tolist())]
 
 
 def _rows(
@@ -389,7 +434,7 @@ def _rows(
 
 
 def _dtype(column: str) -> str:
-    if column in ("level", "start_ms", "end_ms", "detections"):
+    if column in ("level", "start_ms", "end_ms", "detections", "peak_ms"):
         return "int64"
     if column == "confidence":
         return "float64"

@@ -6,7 +6,7 @@ import lab_steps as steps
 import pytest
 from lab_steps import SAMPLE, until_items
 
-from helpers import cleanup, loops, state
+from helpers import cleanup, learn_store, loops, state
 from helpers.offline import OfflineSettings, faults, mocked
 from helpers.rules import RuleSet
 from helpers.session import connect
@@ -60,7 +60,10 @@ def test_retune_then_clean_up_keeps_and_exports_the_first_loops_verdicts(aws, se
     assert sorted(p.stem for p in (target / "raw").glob("*.json")) == sorted(first + second)
     saved = (target / "verdicts.csv").read_text()
     assert all(name in saved for name in first), "the first loop's verdicts are exported"
-    assert len(exported) == len(first + second) + 2
+    # the raw files, verdicts.csv, verdicts.parquet (the results store) and problems.csv
+    assert len(exported) == len(first + second) + 3
+    stored = learn_store.load_results(tmp_path / "results").verdicts
+    assert set(stored["loop"]) == set(first + second) and set(stored["run"]) == {"keep01"}
     assert steps.leftovers(session).empty
     kept = steps.clean_up(session, dry_run=True)
     assert len(kept) == len(first + second) and kept["action"].str.startswith("keep").all()

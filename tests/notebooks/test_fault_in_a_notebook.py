@@ -25,11 +25,11 @@ def test_failed_job_is_shown_as_what_and_what_to_do(tmp_path, reliability):
                 headers={"X-Kit-Secret": server.env["VMK_OFFLINE_SECRET"]},
             )
             urllib.request.urlopen(request).read()
-        if path.name == "07_clean_up.ipynb":
+        if path.name == "09_clean_up.ipynb":
             left.update(cleanup.inventory(**demo.clients_for(server)))
 
     settings = OfflineSettings(job_seconds=0, flow_definition_delete_seconds=0)
-    paths = [books[n] for n in ("01_setup.ipynb", "02_moderate_video.ipynb", "07_clean_up.ipynb")]
+    paths = [books[n] for n in ("01_setup.ipynb", "02_moderate_video.ipynb", "09_clean_up.ipynb")]
     _, problems, _, _ = demo.execute(
         paths, tmp_path, settings, quiet=True, after_each=after, stop_on_error=False
     )

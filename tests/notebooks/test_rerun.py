@@ -30,9 +30,15 @@ def test_every_notebook_twice_in_a_row(tmp_path):
     assert seen["04_review_with_human_loop.ipynb"]["human loops"] == 1
     many = len(state["many_review"]["loops"])
     assert seen["06_many_videos.ipynb"]["human loops"] == 1 + many
-    left = dict(seen["07_clean_up.ipynb"])
+    left = dict(seen["09_clean_up.ipynb"])
     kept = left.pop(cleanup.ANSWERS_KEPT)
     assert set(left.values()) == {0}, left
     assert kept == 1 + many  # every loop's answer stays in S3 (delete_answers=False)
-    exported = sorted((demo.NOTEBOOKS / "results" / state["session"]["run_id"]).glob("raw/*"))
+    folder = Path(state["exported"]["folder"])
+    assert not folder.is_relative_to(demo.ROOT)  # demo and test runs never write into the repo
+    assert folder.name == state["session"]["run_id"]
+    exported = sorted(folder.glob("raw/*"))
     assert len(exported) == 1 + many  # and was exported before anything was deleted
+    assert (folder / "verdicts.parquet").is_file()  # in the results store notebook 08 reads
+    # 08 ran before clean up and learned from this run's audit items, read from S3
+    assert state["learning"]["audit_items"] == state["review"]["audit_items"] > 0
