@@ -204,9 +204,13 @@ table.portal td, table.portal th { border-bottom: 1px solid #ddd; padding: 6px 1
 """
 
 
+#: An empty icon: the browser asks for no /favicon.ico (the server has none to give).
+_ICON = "<link rel='icon' href='data:,'>"
+
+
 def _page(title: str, body: str, worker: str, status: int = 200) -> Response:
     document = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{_ICON}"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"{_header(worker)}<main class='portal'>{body}</main></body></html>"
     )
@@ -277,7 +281,7 @@ def _task_list(request: Request, worker: str) -> Response:
         )
     body += (
         "<form method='get' style='margin-top:24px'><label>Work as "
-        f"<input name='worker' value='{html.escape(worker)}' pattern='[A-Za-z0-9._-]{{1,64}}'>"
+        f"<input name='worker' value='{html.escape(worker)}' pattern='[A-Za-z0-9._\\-]{{1,64}}'>"
         "</label> <button>Switch worker</button> <span class='portal-note'>(each worker "
         "answers a task once; a flow definition with TaskCount 2 or 3 needs as many)</span>"
         "</form>"
@@ -316,7 +320,7 @@ def _task(request: Request, worker_name: str, account: str, region: str, name: s
         done_url=f"{PREFIX}?submitted={quote(name)}",
     )
     document = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{_ICON}"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"{_header(worker_name, title)}<main class='portal'>{page}</main></body></html>"
     )
