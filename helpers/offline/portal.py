@@ -2,7 +2,9 @@
 
 The stand-in's HTTP server serves it under ``/_portal/`` on its own port (routed before moto's
 dispatcher, see :mod:`helpers.offline.server`), and DescribeWorkteam's ``SubDomain`` points at
-it while the server runs, so the link a notebook prints works offline as it does on AWS.
+it while the server runs (``worker-portal.localhost:<port>``, a host name as on AWS), so the
+link a notebook prints works offline as it does on AWS. Its pages link with paths only, so a
+reviewer stays on the origin they opened (the stand-in refuses other sites' requests).
 
 * ``GET /_portal/`` lists the open tasks (human loops ``InProgress``) of every flow definition,
   for the signed-in worker (a name in a cookie; ``?worker=<name>`` switches worker).
