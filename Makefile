@@ -68,7 +68,8 @@ serve: $(DEMO_STAMP)
 	$(PY) -m helpers.offline serve --port 4566
 
 # Run the lab by hand, offline: the stand-in with the auto reviewer off (you review in its worker
-# portal, the link notebook 04 prints) and JupyterLab with every kernel pointed at it. Ctrl-C
+# portal, the link notebook 04 and the stand-in print, http://worker-portal.localhost:4566,
+# plain HTTP) and JupyterLab with every kernel pointed at it. Ctrl-C
 # stops both. Offline runs keep their state in .kit/offline-run.json, apart from AWS runs; each
 # `make lab` starts a fresh stand-in, so run the notebooks from 01. A second `make lab` while one
 # runs stops at once, before it touches the first one's files (LAB_PORT picks another port).

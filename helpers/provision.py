@@ -13,6 +13,7 @@ receive those very keyword arguments and make the call safe to run twice:
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 from pathlib import Path
@@ -86,10 +87,39 @@ def find_workteam(sagemaker: Any, name: str | None = None) -> dict[str, Any]:
 
 
 def worker_portal_url(sagemaker: Any, workteam: dict[str, Any]) -> str:
-    """The worker portal's URL for a work team (where reviewers sign in)."""
+    """The worker portal's URL for a work team (where reviewers sign in).
+
+    On AWS, DescribeWorkteam's ``SubDomain`` is a host name,
+    ``xxxx.labeling.<region>.sagemaker.aws``, and the portal is ``https://<SubDomain>``.
+
+    A loopback host name (``localhost``, ``*.localhost``, ``127.0.0.1``, ``[::1]``, with or
+    without a port) gives ``http://<SubDomain>`` instead. AWS never gives such a SubDomain: it
+    names a worker portal on this machine, such as the kit's offline stand-in's
+    ``worker-portal.localhost:<port>``, which speaks plain HTTP (``https://`` would fail on the
+    TLS handshake). This is a rule about host names, not an offline branch. A SubDomain that
+    is already a URL (``scheme://...``) is returned as it is.
+    """
     desc = sagemaker.describe_workteam(WorkteamName=workteam["WorkteamName"])["Workteam"]
-    sub = desc["SubDomain"]
-    return sub if sub.startswith("http") else f"https://{sub}"
+    sub = desc["SubDomain"].strip()
+    if "://" in sub:
+        return sub
+    return f"{'http' if _is_loopback_host(sub) else 'https'}://{sub}"
+
+
+def _is_loopback_host(netloc: str) -> bool:
+    """Whether ``host[:port]`` names this machine: localhost, *.localhost, a loopback IP."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = (urlsplit(f"//{netloc}").hostname or "").rstrip(".")
+    except ValueError:  # a malformed IPv6 literal
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # --- human task UI -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from helpers.offline.settings import AutoReviewPolicy, OfflineSettings
 
@@ -58,9 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         "--workteam-subdomain",
         default=None,
         help=(
-            "Workteam.SubDomain to report (default: this server's worker portal's URL, "
-            "http://127.0.0.1:<port>/_portal/; 'localhost': the portal as a host name, "
-            "worker-portal.localhost:<port>, as AWS gives a host name)"
+            "Workteam.SubDomain to report (default: this server's worker portal as a host "
+            "name, worker-portal.localhost:<port>, as AWS gives a host name; 'url': the "
+            "portal's full URL, http://127.0.0.1:<port>/_portal/; any other value as it is)"
         ),
     )
     serve.add_argument(
@@ -97,6 +98,23 @@ def _in_use_message(problem: str, port: int) -> str:
         f"error: {problem}. Another `make lab` or stand-in may be running: use it, or stop it "
         f"(Ctrl-C in its terminal) and try again, or free port {port}. Nothing was changed."
     )
+
+
+def portal_lines(server: Any) -> list[str]:
+    """What ``serve`` prints about the worker portal of ``server`` (an OfflineServer)."""
+    sub = server.settings.workteam_subdomain
+    if sub == server.portal_host:
+        return [
+            f"Worker portal: {server.portal_link}",
+            f"  The work team's SubDomain is {sub}, a host name as on AWS.",
+            "  This server speaks plain HTTP: open the link with http://, not https://.",
+            f"  In a browser that does not resolve *.localhost names: {server.portal_url}",
+        ]
+    if sub == server.portal_url:
+        return [f"Worker portal (the work team's SubDomain): {sub}"]
+    return [
+        f"Worker portal: {server.portal_url} (the work team's SubDomain is {sub}, as asked)",
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,9 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {line}")
     if args.env_file:
         print(f"Environment written to {args.env_file} (source it).")
-    print(f"Worker portal (the work team's SubDomain): {server.settings.workteam_subdomain}")
-    if server.settings.workteam_subdomain == server.portal_host:
-        print(f"  open it as http://{server.portal_host}/ (this server speaks plain HTTP)")
+    for line in portal_lines(server):
+        print(line)
     print("Press Ctrl-C to stop.", flush=True)
     try:
         while not stop.wait(0.5):

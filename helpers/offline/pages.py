@@ -1,7 +1,9 @@
 """What the worker portal and RenderUiTemplate share: where the portal is served and how a
 worker task template is rendered (below both, so neither imports the other).
 
-- :func:`set_base_url` / :func:`base_url`: the portal's absolute URL while a server runs;
+- :func:`set_base_url` / :func:`base_url`: the portal's absolute URL while a server runs (on
+  the server's address; only RenderUiTemplate's media URLs use it, the portal's own pages link
+  with paths, on whichever loopback name the reviewer opened);
 - :func:`media_path` / :func:`grant_read_access`: ``s3://bucket/key`` → the portal's media URL;
 - :func:`render_task`: a template rendered for a task's input as A2I renders it (python-liquid,
   the environment of :mod:`helpers.preview`).

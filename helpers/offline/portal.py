@@ -2,7 +2,9 @@
 
 The stand-in's HTTP server serves it under ``/_portal/`` on its own port (routed before moto's
 dispatcher, see :mod:`helpers.offline.server`), and DescribeWorkteam's ``SubDomain`` points at
-it while the server runs, so the link a notebook prints works offline as it does on AWS.
+it while the server runs (``worker-portal.localhost:<port>``, a host name as on AWS), so the
+link a notebook prints works offline as it does on AWS. Its pages link with paths only, so a
+reviewer stays on the origin they opened (the stand-in refuses other sites' requests).
 
 * ``GET /_portal/`` lists the open tasks (human loops ``InProgress``) of every flow definition,
   for the signed-in worker (a name in a cookie; ``?worker=<name>`` switches worker).
@@ -204,9 +206,13 @@ table.portal td, table.portal th { border-bottom: 1px solid #ddd; padding: 6px 1
 """
 
 
+#: An empty icon: the browser asks for no /favicon.ico (the server has none to give).
+_ICON = "<link rel='icon' href='data:,'>"
+
+
 def _page(title: str, body: str, worker: str, status: int = 200) -> Response:
     document = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{_ICON}"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"{_header(worker)}<main class='portal'>{body}</main></body></html>"
     )
@@ -277,7 +283,7 @@ def _task_list(request: Request, worker: str) -> Response:
         )
     body += (
         "<form method='get' style='margin-top:24px'><label>Work as "
-        f"<input name='worker' value='{html.escape(worker)}' pattern='[A-Za-z0-9._-]{{1,64}}'>"
+        f"<input name='worker' value='{html.escape(worker)}' pattern='[A-Za-z0-9._\\-]{{1,64}}'>"
         "</label> <button>Switch worker</button> <span class='portal-note'>(each worker "
         "answers a task once; a flow definition with TaskCount 2 or 3 needs as many)</span>"
         "</form>"
@@ -316,7 +322,7 @@ def _task(request: Request, worker_name: str, account: str, region: str, name: s
         done_url=f"{PREFIX}?submitted={quote(name)}",
     )
     document = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{_ICON}"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"{_header(worker_name, title)}<main class='portal'>{page}</main></body></html>"
     )

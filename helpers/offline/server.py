@@ -21,8 +21,10 @@ request passes the checks of :mod:`helpers.offline.guard`: a loopback ``Host``, 
 another site, bodies within their limits (see the Security section of the README).
 
 The offline worker portal (:mod:`helpers.offline.portal`) answers under ``/_portal/`` on the same
-port; while the server runs, DescribeWorkteam's ``SubDomain`` is the portal's URL (unless the
-settings name another ``workteam_subdomain``).
+port; while the server runs, DescribeWorkteam's ``SubDomain`` is the portal as a host name,
+``worker-portal.localhost:<port>``, whose ``/`` redirects to ``/_portal/`` (unless the settings
+name another ``workteam_subdomain``: ``"url"`` gives the portal's full URL). The portal's pages
+link with paths only, so they work on whichever loopback name the browser used.
 """
 
 from __future__ import annotations
@@ -58,7 +60,11 @@ PORTAL_PREFIX = "/_portal/"
 MOTO_API_PREFIX = "/moto-api"
 #: ``workteam_subdomain`` value asking for the portal as a host name, as AWS gives SubDomain:
 #: ``worker-portal.localhost:<port>`` (Chromium resolves every ``*.localhost`` to loopback).
+#: None (the default) gives the same.
 PORTAL_HOST_STYLE = "localhost"
+#: ``workteam_subdomain`` value asking for the portal's full URL,
+#: ``http://127.0.0.1:<port>/_portal/`` (the default before SubDomain became a host name).
+PORTAL_URL_STYLE = "url"
 PORTAL_HOST_NAME = "worker-portal.localhost"
 
 
@@ -349,16 +355,28 @@ class OfflineServer:
         self.endpoint = f"http://{self.host}:{self.port}"
         #: Environment that points boto3 at this server as the offline identity.
         self.env = environment(self.endpoint, cfg.region, secret)
-        #: The offline worker portal (DescribeWorkteam's SubDomain while the server runs).
+        #: The offline worker portal's URL on the server's address (the SubDomain with
+        #: ``workteam_subdomain="url"``; RenderUiTemplate's media URLs start with it).
         self.portal_url = f"{self.endpoint}{PORTAL_PREFIX}"
-        #: The portal's host name and port (SubDomain with ``workteam_subdomain="localhost"``).
+        #: The portal's host name and port: DescribeWorkteam's SubDomain while the server runs
+        #: (``http://`` + it opens the portal: its ``/`` redirects to ``/_portal/``).
         self.portal_host = f"{PORTAL_HOST_NAME}:{self.port}"
+        #: The link a person opens: ``http://`` + :attr:`portal_host` + ``/``.
+        self.portal_link = f"http://{self.portal_host}/"
         self._subdomain_asked = cfg.workteam_subdomain
-        self._owns_subdomain = cfg.workteam_subdomain in (None, PORTAL_HOST_STYLE)
+        self._owns_subdomain = cfg.workteam_subdomain in (
+            None,
+            PORTAL_HOST_STYLE,
+            PORTAL_URL_STYLE,
+        )
         if self._owns_subdomain:
-            cfg.workteam_subdomain = (
-                self.portal_host if cfg.workteam_subdomain == PORTAL_HOST_STYLE else self.portal_url
+            # *.localhost reaches this server only when it listens on loopback (or everywhere);
+            # on a specific other address (``--host 192.168.1.5``) the default is the URL
+            reachable = self.host in ("0.0.0.0", "::", "") or guard.is_loopback_name(self.host)
+            use_url = cfg.workteam_subdomain == PORTAL_URL_STYLE or (
+                cfg.workteam_subdomain is None and not reachable
             )
+            cfg.workteam_subdomain = self.portal_url if use_url else self.portal_host
         self._subdomain = cfg.workteam_subdomain
         from helpers.offline import portal
 

@@ -113,8 +113,11 @@ class OfflineSettings:
     recordings_dir: Path = dataclasses.field(default_factory=default_recordings_dir)
     #: Name of the private work team present in every account and region.
     workteam_name: str = DEFAULT_WORKTEAM_NAME
-    #: ``Workteam.SubDomain``; None gives ``<random>.labeling.<region>.sagemaker.aws``. A local
-    #: worker portal sets it to its own host (for example ``127.0.0.1:8080``).
+    #: ``Workteam.SubDomain``. None: while a stand-in server runs, its worker portal as a host
+    #: name, ``worker-portal.localhost:<port>`` (AWS gives a host name); without a server,
+    #: ``<random>.labeling.<region>.sagemaker.aws``. ``"url"``: the portal's full URL,
+    #: ``http://127.0.0.1:<port>/_portal/`` (the earlier default). ``"localhost"``: the host
+    #: name, as None. Any other value is reported as it is (for example ``127.0.0.1:8080``).
     workteam_subdomain: str | None = None
     #: Concurrent IN_PROGRESS moderation jobs per account and region before
     #: StartContentModeration answers LimitExceededException (AWS's default quota is about 20).

@@ -105,20 +105,25 @@ def _snapshot(stand_in, a2i, name):
     }
 
 
-def test_another_site_cannot_drive_the_stand_in(stand_in, page, hostile_site, reliability):
-    a2i, name, _ = start_loop()
+@pytest.mark.parametrize("target", ["endpoint", "portal host name"])
+def test_another_site_cannot_drive_the_stand_in(stand_in, page, hostile_site, reliability, target):
+    """Through the AWS endpoint's address and through the portal's host name (the work team's
+    SubDomain, `worker-portal.localhost:<port>`, which reaches the same server)."""
+    a2i, name, portal_link = start_loop()
+    base = stand_in.endpoint if target == "endpoint" else portal_link
+    assert base.startswith("http://127.0.0.1:" if target == "endpoint" else "http://worker-")
     submit = portal.task_path("123456789012", "us-east-1", name) + "/submit"
     before = _snapshot(stand_in, a2i, name)
     refused = guard.REFUSED["cross-site"]
     statuses: dict[str, int] = {}
     page.on("response", lambda r: statuses.__setitem__(r.url, r.status))
 
-    page.goto(hostile_site(HOSTILE.format(base=stand_in.endpoint, submit=submit)))
+    page.goto(hostile_site(HOSTILE.format(base=base, submit=submit)))
     results = page.evaluate("window.attack()")
     # no-cors answers are opaque to the page; Chromium itself saw the 403s
     assert results["read"] == "blocked", "the AWS endpoint must not answer another origin"
     for path in ("/_kit/settings", "/_kit/faults", "/_kit/advance", "/moto-api/reset", submit):
-        assert statuses[stand_in.endpoint + path] == 403, (path, statuses)
+        assert statuses[base + path] == 403, (path, statuses)
 
     # a plain form post (no script at all) with a forged verdict
     with page.expect_navigation() as navigation:
@@ -126,7 +131,7 @@ def test_another_site_cannot_drive_the_stand_in(stand_in, page, hostile_site, re
     assert navigation.value.status == 403
 
     assert _snapshot(stand_in, a2i, name) == before
-    assert stand_in.settings.workteam_subdomain == stand_in.portal_url
+    assert stand_in.settings.workteam_subdomain == stand_in.portal_host
     count = guard.REFUSED["cross-site"] - refused
     assert count >= 7
     reliability["cross-site requests refused"] += count

@@ -18,7 +18,7 @@ import pytest
 from moto.core.base_backend import BackendDict
 from test_reviewer_page import ITEMS, SAMPLE_URI, task_input, wait_time
 
-from helpers import answers, preview, review
+from helpers import answers, preview, provision, review
 from helpers.offline import OfflineSettings, portal, start_server
 
 BUCKET, KEY = SAMPLE_URI[len("s3://") :].split("/", 1)
@@ -88,7 +88,7 @@ def test_the_task_list_names_the_video_the_part_the_age_and_the_time_limit(stand
 
 def test_a_full_review_through_the_portal_completes_the_loop(stand_in, page, artifacts):
     a2i, name, portal_url = start_loop()
-    assert portal_url == stand_in.portal_url
+    assert portal_url == f"http://{stand_in.portal_host}"  # the work team's SubDomain, http://
     page.goto(portal_url)
     assert page.text_content("#vmk-portal-worker") == "reviewer"
     page.click(f"#portal-tasks a[href$='/{name}']")
@@ -174,6 +174,60 @@ def test_a_full_review_through_the_portal_completes_the_loop(stand_in, page, art
     assert wrong["note"] == "the blast, not the rifle"
     assert doc["notes"] == "Reviewed in the offline portal."
     assert answers.validate_review(doc, task_input()["items"]) == doc
+
+
+def test_the_printed_portal_link_leads_through_a_whole_review_on_its_own_origin(stand_in, browser):
+    """The link notebooks 04 and 06 print, `provision.worker_portal_url`, is the work team's
+    SubDomain (a host name, as on AWS) over http://. From it a reviewer lists the tasks, opens
+    one, plays the video, switches worker and submits, with the pages' CSP in force: every
+    request stays on that one origin (the stand-in refuses other sites' requests), the worker
+    cookie belongs to it, and the loop completes with the worker's answer."""
+    sm = boto3.client("sagemaker")
+    a2i, name, _ = start_loop()
+    link = provision.worker_portal_url(sm, review.find_workteam(sm))
+    origin = f"http://worker-portal.localhost:{stand_in.port}"
+    assert link == origin
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    requested: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        page.goto(link)
+        assert page.url == f"{origin}/_portal/"  # its / redirects to the portal
+        page.fill("input[name='worker']", "second")  # the portal's own form, same origin
+        page.click("text=Switch worker")
+        assert page.text_content("#vmk-portal-worker") == "second"
+        [cookie] = [c for c in context.cookies() if c["name"] == portal.WORKER_COOKIE]
+        assert (cookie["domain"], cookie["path"], cookie["value"]) == (
+            "worker-portal.localhost",
+            "/_portal/",
+            "second",
+        )
+        page.click(f"#portal-tasks a[href$='/{name}']")
+        page.wait_for_url(f"{origin}/_portal/tasks/**/{name}")
+        page.wait_for_function("() => (document.getElementById('vmk-video') || {}).readyState >= 2")
+        video = page.evaluate("() => document.getElementById('vmk-video').currentSrc")
+        assert video.startswith(f"{origin}/_portal/media/"), video
+        page.wait_for_function("() => document.querySelectorAll('#vmk-items tr').length > 0")
+        page.click("h2")
+        for _ in range(len(ITEMS)):  # a verdict moves on to the next item without one
+            page.keyboard.press("1")
+        with page.expect_response("**/submit") as posted:
+            page.click("#vmk-submit")
+        assert posted.value.status == 200 and posted.value.url.startswith(origin)
+        page.wait_for_url(f"{origin}/_portal/?submitted=*")
+    finally:
+        context.close()
+    assert a2i.describe_human_loop(HumanLoopName=name)["HumanLoopStatus"] == "Completed"
+    [answer] = review.read_output(boto3.client("s3"), a2i, name)["humanAnswers"]
+    second = portal.portal_worker("123456789012", "us-east-1", "second")
+    assert answer["workerId"] == second.worker_id
+    elsewhere = [u for u in requested if not u.startswith(origin + "/") and "://" in u[:8]]
+    assert elsewhere == [], elsewhere  # not one request left the reviewer's origin
+    assert problems == [], problems  # no CSP violation, no refused request, no script error
 
 
 @pytest.mark.parametrize(

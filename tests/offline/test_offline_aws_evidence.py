@@ -105,29 +105,43 @@ def test_answer_times_never_precede_the_loop(aws, review_setup, input_content):
 # --- 4. SubDomain is a host name -------------------------------------------------------------
 
 
-def test_workteam_subdomain_can_be_a_host_name_that_leads_to_the_portal(
-    offline_settings, use_stand_in
-):
+def test_workteam_subdomain_is_a_host_name_that_leads_to_the_portal(offline_settings, use_stand_in):
     """AWS: DescribeWorkteam's SubDomain is a host name (`xxxx.labeling.<region>.sagemaker.aws`;
-    the lab and every A2I sample print `'https://' + SubDomain`). With `workteam_subdomain=
-    "localhost"` the stand-in gives `worker-portal.localhost:<port>`, a name Chromium resolves to
-    the loopback address (RFC 6761 reserves `.localhost`), and answers its root with the portal.
-    What remains: the server speaks plain HTTP, so the printed `https://` link must be opened
-    as `http://` (helpers/offline/README.md)."""
-    offline_settings.workteam_subdomain = "localhost"
+    the lab and every A2I sample print `'https://' + SubDomain`). By default the stand-in gives
+    `worker-portal.localhost:<port>`: no scheme, no path, a name Chromium resolves to the
+    loopback address (RFC 6761 reserves `.localhost`), whose root redirects to the portal.
+    The kit's `worker_portal_url` gives `http://` for such a loopback name (`https://` on AWS).
+    What remains: the server speaks plain HTTP, so the `https://` link the lab prints must be
+    opened as `http://` (helpers/offline/README.md)."""
+    from helpers import provision
+
     with start_server(offline_settings, port=0) as server:
         use_stand_in(server)
         sm = server.client("sagemaker")
-        name = sm.list_workteams()["Workteams"][0]["WorkteamName"]
-        sub = sm.describe_workteam(WorkteamName=name)["Workteam"]["SubDomain"]
+        team = sm.list_workteams()["Workteams"][0]
+        sub = sm.describe_workteam(WorkteamName=team["WorkteamName"])["Workteam"]["SubDomain"]
         assert sub == f"worker-portal.localhost:{server.port}" == server.portal_host
         link = urllib.parse.urlsplit("https://" + sub)
         assert (link.hostname, link.port, link.path) == ("worker-portal.localhost", server.port, "")
+        assert provision.worker_portal_url(sm, team) == f"http://{sub}"
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         connection.request("GET", "/", headers={"Host": sub})
         answer = connection.getresponse()
         assert (answer.status, answer.getheader("Location")) == (308, "/_portal/")
+        answer.read()
+        connection.request("GET", "/_portal/", headers={"Host": sub})
+        answer = connection.getresponse()
+        assert answer.status == 200 and b"Your tasks" in answer.read()
         connection.close()
+    assert offline_settings.workteam_subdomain is None
+
+
+def test_workteam_subdomain_localhost_still_names_the_host_form(offline_settings):
+    """`workteam_subdomain="localhost"` (`--workteam-subdomain localhost`) asks for the default
+    explicitly; `"url"` gives the earlier `http://127.0.0.1:<port>/_portal/`."""
+    offline_settings.workteam_subdomain = "localhost"
+    with start_server(offline_settings, port=0) as server:
+        assert server.settings.workteam_subdomain == f"worker-portal.localhost:{server.port}"
     assert offline_settings.workteam_subdomain == "localhost"
 
 
@@ -321,14 +335,14 @@ def test_create_bucket_takes_valid_names(aws):
 _CHROMIUM_PROBE = """
 import json, os, shutil, sys
 from playwright.sync_api import Error, sync_playwright
-host = sys.argv[1]
+link, host = sys.argv[1], sys.argv[2]
 exe = next((shutil.which(c) for c in (os.environ.get("VMK_CHROMIUM"), "chromium") if c), None)
 out = {}
 with sync_playwright() as pw:
     browser = pw.chromium.launch(executable_path=exe, headless=True,
         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
     page = browser.new_page()
-    page.goto("http://" + host, timeout=20000)
+    page.goto(link, timeout=20000)
     out["url"], out["portal"] = page.url, "portal" in page.content().lower()
     try:
         page.goto("https://" + host, timeout=20000)
@@ -342,13 +356,19 @@ print(json.dumps(out))
 
 def test_chromium_opens_the_portal_by_its_host_name_over_http_only(offline_settings):
     """Real Chromium (principle 7): `worker-portal.localhost` resolves to the loopback address
-    with no DNS, and `http://` + SubDomain opens the portal. `https://` + SubDomain, what the
-    lab prints, fails on the TLS handshake with the plain-HTTP server: what remains."""
+    with no DNS, and the kit's link, `http://` + SubDomain, opens the portal. `https://` +
+    SubDomain, what the lab prints, fails on the TLS handshake with the plain-HTTP server: what
+    remains."""
     pytest.importorskip("playwright.sync_api", reason="playwright comes with requirements-test")
-    offline_settings.workteam_subdomain = "localhost"
+    from helpers import provision
+
     with start_server(offline_settings, port=0) as server:
+        sm = server.client("sagemaker")
+        team = sm.list_workteams()["Workteams"][0]
+        sub = sm.describe_workteam(WorkteamName=team["WorkteamName"])["Workteam"]["SubDomain"]
+        link = provision.worker_portal_url(sm, team)
         probe = subprocess.run(
-            [sys.executable, "-c", _CHROMIUM_PROBE, server.portal_host],
+            [sys.executable, "-c", _CHROMIUM_PROBE, link, sub],
             capture_output=True,
             text=True,
             timeout=120,

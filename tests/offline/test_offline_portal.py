@@ -121,14 +121,36 @@ def read_output(a2i, name="vmk-loop"):
 def test_workteam_subdomain_points_at_the_portal_while_the_server_runs(server, offline_settings):
     sm = boto3.client("sagemaker")
     team = sm.list_workteams()["Workteams"][0]
-    assert sm.describe_workteam(WorkteamName=team["WorkteamName"])["Workteam"]["SubDomain"] == (
-        f"{server.endpoint}/_portal/"
-    )
-    assert review.worker_portal_url(sm, team) == server.portal_url
+    sub = sm.describe_workteam(WorkteamName=team["WorkteamName"])["Workteam"]["SubDomain"]
+    assert sub == f"worker-portal.localhost:{server.port}" == server.portal_host  # a host name
+    assert review.worker_portal_url(sm, team) == f"http://{sub}"  # loopback: plain HTTP
     status, _, body = Browser(server).get("/_portal/")
     assert status == 200 and b"No open tasks" in body
     server.stop()
     assert offline_settings.workteam_subdomain is None and portal.base_url() is None
+
+
+def test_the_url_form_of_the_subdomain_is_still_available(offline_settings, use_stand_in):
+    offline_settings.workteam_subdomain = "url"
+    with start_server(offline_settings, port=0) as handle:
+        use_stand_in(handle)
+        sm = handle.client("sagemaker")
+        team = sm.list_workteams()["Workteams"][0]
+        sub = sm.describe_workteam(WorkteamName=team["WorkteamName"])["Workteam"]["SubDomain"]
+        assert sub == f"http://127.0.0.1:{handle.port}/_portal/" == handle.portal_url
+        assert review.worker_portal_url(sm, team) == handle.portal_url
+    assert offline_settings.workteam_subdomain == "url"
+
+
+def test_a_server_on_another_address_reports_the_url(offline_settings, monkeypatch):
+    """*.localhost reaches only a server on loopback: on a specific other address (a LAN
+    room's `--host 192.168.1.5`) the default SubDomain is the portal's URL there."""
+    from helpers.offline import server as server_module
+
+    monkeypatch.setattr(server_module.guard, "is_loopback_name", lambda host: False)
+    with start_server(offline_settings, port=0) as handle:
+        assert handle.settings.workteam_subdomain == handle.portal_url
+    assert offline_settings.workteam_subdomain is None
 
 
 def test_an_explicit_subdomain_wins(offline_settings):
@@ -315,4 +337,23 @@ def test_the_cors_rule_names_the_portals_origin(server):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     rule = cors.allow_portal(s3, BUCKET, portal)
-    assert rule["AllowedOrigins"][0] == server.endpoint  # no /_portal/ path in an origin
+    assert rule["AllowedOrigins"][0] == f"http://{server.portal_host}"  # the portal's origin
+    url_rule = cors.allow_portal(s3, BUCKET, server.portal_url)
+    assert url_rule["AllowedOrigins"][0] == server.endpoint  # no /_portal/ path in an origin
+
+
+def test_serve_prints_the_portal_link_a_browser_opens(offline_settings):
+    """`python -m helpers.offline serve` prints the http:// link of the host name (what
+    `worker_portal_url` gives), says https:// does not work, and names the 127.0.0.1 fallback."""
+    from helpers.offline.__main__ import portal_lines
+
+    with start_server(offline_settings, port=0) as handle:
+        lines = portal_lines(handle)
+        assert lines[0] == f"Worker portal: http://worker-portal.localhost:{handle.port}/"
+        text = "\n".join(lines)
+        assert "not https://" in text and handle.portal_url in text
+    offline_settings.workteam_subdomain = "url"
+    with start_server(offline_settings, port=0) as handle:
+        assert portal_lines(handle) == [
+            f"Worker portal (the work team's SubDomain): {handle.portal_url}"
+        ]

@@ -62,3 +62,38 @@ def test_the_progress_line_shows_phase_and_time_waited():
     assert "<progress" in waiting["text/html"] and "value=" not in waiting["text/html"]
     done = progress.Progress("Job", 600)._bundle("SUCCEEDED", 30)
     assert "<progress" not in done["text/html"]
+
+
+class _Team:
+    """A SageMaker client stand-in whose only work team has the given SubDomain."""
+
+    def __init__(self, sub):
+        self.sub = sub
+
+    def describe_workteam(self, WorkteamName):
+        return {"Workteam": {"WorkteamName": WorkteamName, "SubDomain": self.sub}}
+
+
+@pytest.mark.parametrize(
+    ("sub", "url"),
+    [
+        # AWS: a host name, opened over https://
+        (
+            "abc123.labeling.us-east-1.sagemaker.aws",
+            "https://abc123.labeling.us-east-1.sagemaker.aws",
+        ),
+        ("httpbin.example", "https://httpbin.example"),  # starts with "http", still a host name
+        ("localhost.example.com", "https://localhost.example.com"),
+        ("127.0.0.1.nip.io", "https://127.0.0.1.nip.io"),
+        # a portal on this machine (the offline stand-in's): plain HTTP
+        ("worker-portal.localhost:4566", "http://worker-portal.localhost:4566"),
+        ("Worker-Portal.LOCALHOST:4566", "http://Worker-Portal.LOCALHOST:4566"),
+        ("localhost", "http://localhost"),
+        ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("[::1]:8080", "http://[::1]:8080"),
+        # already a URL: as it is
+        ("http://127.0.0.1:4566/_portal/", "http://127.0.0.1:4566/_portal/"),
+    ],
+)
+def test_the_worker_portal_url_uses_https_except_for_a_loopback_host(sub, url):
+    assert provision.worker_portal_url(_Team(sub), {"WorkteamName": "t"}) == url
