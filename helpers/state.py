@@ -51,8 +51,9 @@ RECORDED_BY = {
     "review": "04_review_with_human_loop.ipynb",
     "results": "05_read_results.ipynb",  # 06_many_videos.ipynb adds its loops' counts too
     "many_review": "06_many_videos.ipynb",
-    "exported": "07_clean_up.ipynb",
-    "cleanup": "07_clean_up.ipynb",
+    "learning": "08_learn_from_reviews.ipynb",
+    "exported": "09_clean_up.ipynb",
+    "cleanup": "09_clean_up.ipynb",
 }
 
 

@@ -140,8 +140,8 @@ def test_failed_write_keeps_the_old_file(path, monkeypatch, reliability, error, 
         ("rules", "04_review_with_human_loop"),
         ("results", "05_read_results"),
         ("many_review", "06_many_videos"),
-        ("exported", "07_clean_up"),
-        ("cleanup", "07_clean_up"),
+        ("exported", "09_clean_up"),
+        ("cleanup", "09_clean_up"),
     ],
 )
 def test_a_missing_key_names_the_notebook_that_records_it(path, key, notebook):
