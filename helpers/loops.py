@@ -205,32 +205,48 @@ def stop_superseded(
 def wait(a2i: Any, names: list[str], *, timeout: float = 3600.0) -> pd.DataFrame:
     """Wait until every loop has ended (Completed, Failed or Stopped); one row per loop.
 
-    A loop that failed or expired does not stop the wait for the others: the table says how
-    each ended (notebook 5 reads every completed one and explains the others).
+    The loops are awaited together: each check describes every loop that has not ended yet, so
+    several reviews done in parallel take as long as the slowest, not their sum. A loop that
+    failed or expired does not stop the wait for the others: the table says how each ended
+    (notebook 5 reads every completed one and explains the others).
     """
-    rows = []
-    for name in names:
+    latest: dict[str, dict[str, Any]] = {}
 
-        def ended(desc: dict[str, Any]) -> bool:
-            return desc["HumanLoopStatus"] in FINAL
+    def describe_pending() -> dict[str, dict[str, Any]]:
+        for name in names:
+            if latest.get(name, {}).get("HumanLoopStatus") not in FINAL:
+                latest[name] = a2i.describe_human_loop(HumanLoopName=name)
+        return latest
 
-        desc = wait_until(
-            lambda name=name: a2i.describe_human_loop(HumanLoopName=name),
+    def ended(descs: dict[str, dict[str, Any]]) -> bool:
+        return all(d["HumanLoopStatus"] in FINAL for d in descs.values())
+
+    def phase(descs: dict[str, dict[str, Any]]) -> str:
+        if len(descs) == 1:
+            return next(iter(descs.values()))["HumanLoopStatus"]
+        done = sum(d["HumanLoopStatus"] in FINAL for d in descs.values())
+        return "ended" if done == len(descs) else f"{done} of {len(descs)} ended"
+
+    label = f"Human loop {names[0]}" if len(names) == 1 else f"{len(names)} human loops"
+    if names:
+        wait_until(
+            describe_pending,
             ended,
-            what=f"Human loop {name} being completed by a reviewer",
+            what=f"{label} being completed by a reviewer",
             timeout=timeout,
-            advice="open the worker portal printed above and submit the task, then run this "
+            advice="open the worker portal printed above and submit the task(s), then run this "
             "cell again (nothing is lost)",
             backoff=Backoff(first=2.0, cap=30.0),
-            on_poll=Progress(f"Human loop {name}", timeout, lambda d: d["HumanLoopStatus"]),
+            on_poll=Progress(label, timeout, phase),
         )
-        rows.append(
-            {
-                "HumanLoopName": name,
-                "HumanLoopStatus": desc["HumanLoopStatus"],
-                "FailureCode": desc.get("FailureCode", ""),
-            }
-        )
+    rows = [
+        {
+            "HumanLoopName": name,
+            "HumanLoopStatus": latest[name]["HumanLoopStatus"],
+            "FailureCode": latest[name].get("FailureCode", ""),
+        }
+        for name in names
+    ]
     return pd.DataFrame(rows, columns=["HumanLoopName", "HumanLoopStatus", "FailureCode"])
 
 

@@ -54,7 +54,7 @@ class Progress:
 
 
 #: Statuses after which nothing changes any more (the bar stops moving).
-FINAL = {"SUCCEEDED", "FAILED", "ACTIVE", "COMPLETED", "STOPPED", "EXPIRED"}
+FINAL = {"SUCCEEDED", "FAILED", "ACTIVE", "COMPLETED", "STOPPED", "EXPIRED", "ENDED"}
 
 
 def elapsed_text(seconds: float) -> str:
