@@ -107,25 +107,7 @@ def test_stand_in_loop_with_audit_items_is_answered_and_read_back():
     """An input carrying ``audit: true`` items passes the stand-in and the answer's checks."""
     doc, audit = sample_input(audit_fraction=0.5)
     assert len(audit) and sum(bool(i.get("audit")) for i in doc["items"]) == len(audit)
-    settings = OfflineSettings.instant(auto_review="truth", reviewer_accuracy=[1.0])
-    with mocked(settings) as aws:
-        s3, sm, a2i = (aws.client(s) for s in ("s3", "sagemaker", "sagemaker-a2i-runtime"))
-        s3.create_bucket(Bucket="vmk-learn-tests")
-        team = review.find_workteam(sm)
-        ui = review.ensure_task_ui(sm, "learn1", review.load_template())
-        config = review.flow_definition_config(
-            workteam_arn=team["WorkteamArn"],
-            task_ui_arn=ui,
-            role_arn=offline_role_arn(),
-            output_path="s3://vmk-learn-tests/video-moderation-kit/learn1/a2i-output",
-        )
-        flow = review.ensure_flow_definition(sm, "learn1", config)
-        loop = review.start_human_loop(a2i, flow["FlowDefinitionArn"], "learn1", doc)
-        review.wait_for_human_loop(a2i, loop["HumanLoopName"], timeout=30)
-        output = review.read_output(s3, a2i, loop["HumanLoopName"])
-        from_s3 = learn_store.read_s3_outputs(
-            s3, "vmk-learn-tests", learn_store.run_prefix("learn1"), run="learn1"
-        )
+    output, from_s3 = _answered_by_the_stand_in(doc, "learn1", accuracies=[1.0])
     verdicts = learn_store.verdicts_from_output(output, run="learn1")
     assert from_s3.problems.empty
     pd.testing.assert_frame_equal(from_s3.verdicts, verdicts)
@@ -162,23 +144,7 @@ def test_each_reviewer_of_a_loop_answers_with_their_own_accuracy():
     """With TaskCount 2, the stand-in's two truth reviewers answer apart: one at accuracy 1
     gives the truth, one at accuracy 0 gives its opposite (no identical copies)."""
     doc, _ = sample_input()
-    settings = OfflineSettings.instant(auto_review="truth", reviewer_accuracy=[1.0, 0.0])
-    with mocked(settings) as aws:
-        s3, sm, a2i = (aws.client(s) for s in ("s3", "sagemaker", "sagemaker-a2i-runtime"))
-        s3.create_bucket(Bucket="vmk-learn-tests")
-        team = review.find_workteam(sm)
-        ui = review.ensure_task_ui(sm, "learn2", review.load_template())
-        config = review.flow_definition_config(
-            workteam_arn=team["WorkteamArn"],
-            task_ui_arn=ui,
-            role_arn=offline_role_arn(),
-            output_path="s3://vmk-learn-tests/video-moderation-kit/learn2/a2i-output",
-            task_count=2,
-        )
-        flow = review.ensure_flow_definition(sm, "learn2", config)
-        loop = review.start_human_loop(a2i, flow["FlowDefinitionArn"], "learn2", doc)
-        review.wait_for_human_loop(a2i, loop["HumanLoopName"], timeout=30)
-        output = review.read_output(s3, a2i, loop["HumanLoopName"])
+    output, _ = _answered_by_the_stand_in(doc, "learn2", accuracies=[1.0, 0.0], task_count=2)
     verdicts = learn_store.verdicts_from_output(output, run="learn2")
     assert verdicts["worker"].nunique() == 2
     scenes = truth.video_scenes(doc)
@@ -191,3 +157,31 @@ def test_each_reviewer_of_a_loop_answers_with_their_own_accuracy():
     right = [a for a in answers_of if all(a[i] == expected[i] for i in decided)]
     wrong = [a for a in answers_of if all(a[i] == flipped[expected[i]] for i in decided)]
     assert len(right) == 1 and len(wrong) == 1
+
+
+def _answered_by_the_stand_in(
+    doc: dict, run: str, *, accuracies: list[float], task_count: int = 1
+) -> tuple[dict, learn_store.Loaded]:
+    """One loop of ``doc`` answered by the stand-in's truth reviewers: its output.json, and the
+    run read back from S3 by the results store's reader."""
+    settings = OfflineSettings.instant(auto_review="truth", reviewer_accuracy=accuracies)
+    with mocked(settings) as aws:
+        s3, sm, a2i = (aws.client(s) for s in ("s3", "sagemaker", "sagemaker-a2i-runtime"))
+        s3.create_bucket(Bucket="vmk-learn-tests")
+        team = review.find_workteam(sm)
+        ui = review.ensure_task_ui(sm, run, review.load_template())
+        config = review.flow_definition_config(
+            workteam_arn=team["WorkteamArn"],
+            task_ui_arn=ui,
+            role_arn=offline_role_arn(),
+            output_path=f"s3://vmk-learn-tests/video-moderation-kit/{run}/a2i-output",
+            task_count=task_count,
+        )
+        flow = review.ensure_flow_definition(sm, run, config)
+        loop = review.start_human_loop(a2i, flow["FlowDefinitionArn"], run, doc)
+        review.wait_for_human_loop(a2i, loop["HumanLoopName"], timeout=30)
+        output = review.read_output(s3, a2i, loop["HumanLoopName"])
+        from_s3 = learn_store.read_s3_outputs(
+            s3, "vmk-learn-tests", learn_store.run_prefix(run), run=run
+        )
+    return output, from_s3
