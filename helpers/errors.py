@@ -223,9 +223,12 @@ def explained(doing: str = "the call") -> Iterator[None]:
 
 
 def show_readably() -> None:
-    """In a notebook, show a :class:`KitError` as its message and fix, without a traceback.
+    """In a notebook, show the kit's errors and AWS's refusals as what happened and what to do.
 
-    The cell still fails (Run All stops there; the demo runner and nbval see the error).
+    A :class:`KitError` is shown as its message and fix, without a traceback. A cell that calls
+    boto3 itself meets AWS's refusals unexplained (``ClientError``, ``S3UploadFailedError``);
+    those are shown through :func:`explain`. The cell still fails (Run All stops there; the demo
+    runner and nbval see the error).
     """
     try:
         from IPython import get_ipython
@@ -234,12 +237,16 @@ def show_readably() -> None:
     shell = get_ipython()
     if shell is None or getattr(shell, "_vmk_readable", False):
         return
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import ClientError
 
     def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
-        lines = [f"\x1b[1;31m{etype.__name__}: {getattr(value, 'what', value)}\x1b[0m"]
-        if getattr(value, "fix", None):
+        if not isinstance(value, KitError):
+            value = explain(value)  # type: ignore[arg-type]
+        lines = [f"\x1b[1;31m{type(value).__name__}: {value.what}\x1b[0m"]
+        if value.fix:
             lines.append(f"\x1b[1mWhat to do:\x1b[0m {value.fix}")
-        shell._showtraceback(etype, value, lines)
+        shell._showtraceback(type(value), value, lines)
 
-    shell.set_custom_exc((KitError,), handler)
+    shell.set_custom_exc((KitError, ClientError, S3UploadFailedError), handler)
     shell._vmk_readable = True

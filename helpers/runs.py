@@ -7,10 +7,8 @@ teaches: the notebooks make those calls themselves with the session's boto3 clie
 
 from __future__ import annotations
 
-from typing import Any
-
 from helpers import state
-from helpers.errors import KitError, StateMissing, explain, kit_step, show_readably
+from helpers.errors import StateMissing, kit_step, show_readably
 from helpers.session import KitSession, connect
 
 
@@ -69,27 +67,7 @@ def resume(*, cleaning_up: bool = False) -> KitSession:
 def readable_errors() -> None:
     """In a notebook, show the kit's errors and AWS's refusals as what happened and what to do.
 
-    A cell calls boto3 itself, so a ``ClientError`` reaches the notebook unexplained; here it is
-    shown through :func:`helpers.errors.explain` (the cell still fails, Run All stops there).
+    A cell calls boto3 itself, so a ``ClientError`` reaches the notebook unexplained; it is
+    shown through :func:`helpers.errors.explain` (:func:`helpers.errors.show_readably`).
     """
     show_readably()
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None or getattr(shell, "_vmk_aws_readable", False):
-        return
-    from boto3.exceptions import S3UploadFailedError
-    from botocore.exceptions import ClientError
-
-    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
-        if not isinstance(value, KitError):
-            value = explain(value)  # type: ignore[arg-type]
-        lines = [f"\x1b[1;31m{type(value).__name__}: {value.what}\x1b[0m"]
-        if value.fix:
-            lines.append(f"\x1b[1mWhat to do:\x1b[0m {value.fix}")
-        shell._showtraceback(type(value), value, lines)
-
-    shell.set_custom_exc((KitError, ClientError, S3UploadFailedError), handler)
-    shell._vmk_aws_readable = True
