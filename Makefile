@@ -13,14 +13,19 @@ STAMP  := $(VENV)/.installed
 
 # uv (from PyPI, into the venv) installs in seconds what pip resolves in minutes; when uv cannot
 # be had, pip installs the same files. Plain `pip install -r requirements.txt` works as well.
+# Both compile the packages' bytecode as they install (pip does by default, uv when asked): where
+# PYTHONDONTWRITEBYTECODE is set (many containers) Python would otherwise compile pandas, boto3
+# and ipykernel from source in every kernel, about 3 s each. The kit's own package (editable)
+# is compiled after it.
 UV := $(VENV)/bin/uv
-install = if [ -x $(UV) ]; then $(UV) pip install --quiet --native-tls --python $(PY) $(1); \
-          else $(PY) -m pip install --quiet $(1); fi
+install = if [ -x $(UV) ]; then $(UV) pip install --quiet --native-tls --compile-bytecode \
+            --python $(PY) $(1); else $(PY) -m pip install --quiet $(1); fi
 
 $(DEMO_STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "uv>=0.5,<1" || echo "uv not available: installing with pip"
 	$(call install,-r requirements.txt --editable .)
+	$(PY) -m compileall -q helpers > /dev/null
 	touch $(DEMO_STAMP)
 
 $(STAMP): $(DEMO_STAMP) requirements-test.txt

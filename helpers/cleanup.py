@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import cors, guards, notify
+from helpers import cors, guards, learn_store, loops, notify
 from helpers.errors import KitError, kit_step
 from helpers.names import NAME_PREFIX
 from helpers.waiting import Backoff, wait_until
@@ -131,13 +131,13 @@ def _recorded_notice_regions() -> list[str]:
 
 def _session_like(client: Any) -> Any:
     """A boto3 session with ``client``'s credentials, to make clients of other regions."""
-    import boto3
+    from helpers.session import new_boto_session
 
     credentials = client._request_signer._credentials
     if credentials is None:
-        return boto3.Session()
+        return new_boto_session()
     frozen = credentials.get_frozen_credentials()
-    return boto3.Session(
+    return new_boto_session(
         aws_access_key_id=frozen.access_key,
         aws_secret_access_key=frozen.secret_key,
         aws_session_token=frozen.token,
@@ -335,8 +335,6 @@ def export_results(
     what was exported; ``problems.csv`` lists the loops without verdicts. Returns one row per
     file; ``attrs["folder"]`` is the folder's absolute path.
     """
-    from helpers import learn_store, loops
-
     names = list(loops.of_run(sagemaker, a2i, run_id)["HumanLoopName"])
     found = loops.read(s3, a2i, names)
     target = learn_store.default_root(folder) / learn_store.check_run_id(run_id)

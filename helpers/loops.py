@@ -236,9 +236,10 @@ def wait(a2i: Any, names: list[str], *, timeout: float = 3600.0) -> pd.DataFrame
             timeout=timeout,
             advice="open the worker portal printed above and submit the task(s), then run this "
             "cell again (nothing is lost)",
-            # a reviewer's submit is noticed within half a second at first, then ever less often
-            # (DescribeHumanLoop is free; about 27 checks over a 10-minute review)
-            backoff=Backoff(first=0.5, cap=30.0),
+            # a reviewer's submit is noticed within a tenth of a second at first (a reviewer
+            # who was already at work), then ever less often (DescribeHumanLoop is free; about
+            # 30 checks over a 10-minute review)
+            backoff=Backoff(first=0.1, cap=30.0),
             on_poll=Progress(label, timeout, phase),
         )
     rows = [

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -45,6 +48,39 @@ _ASSUMED_ROLE = re.compile(
     r"^arn:(?P<partition>[\w-]+):sts::(?P<account>\d{12}):assumed-role/(?P<name>[\w+=,.@-]+)/"
 )
 _ROLE_ARN = re.compile(r"^arn:[\w-]+:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
+_loader: botocore.loaders.Loader | None = None
+_loader_lock = threading.Lock()
+
+
+def _shared_loader() -> botocore.loaders.Loader:
+    """One botocore data loader for the whole process, made as botocore makes its own (it
+    honours ``AWS_DATA_PATH`` as it was when first asked for)."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            data_path = botocore.session.get_session().get_config_variable("data_path")
+            _loader = botocore.loaders.create_loader(data_path)
+        return _loader
+
+
+def new_boto_session(**kwargs: Any) -> boto3.Session:
+    """``boto3.Session(**kwargs)`` whose clients read botocore's service models (JSON files of
+    up to a few MB: sagemaker's takes 0.15 s to parse) once per process, not once per session.
+
+    botocore supports sharing its ``data_loader`` between sessions; boto3 adds its own data
+    folder to the loader's search path with each session, so it is added once here.
+    """
+    loader = _shared_loader()
+    core = botocore.session.get_session()
+    core.register_component("data_loader", loader)
+    session = boto3.Session(botocore_session=core, **kwargs)
+    with _loader_lock:
+        paths = loader.search_paths
+        while len(paths) > len(set(paths)):
+            paths.pop()  # boto3's folder, appended again
+    return session
 
 
 @dataclass
@@ -119,7 +155,7 @@ def connect(
     if run_id is not None:
         check_run_id(run_id)
     try:
-        bs = boto_session or boto3.Session(region_name=region)
+        bs = boto_session or new_boto_session(region_name=region)
         region = region or bs.region_name
     except BotoCoreError as err:  # a malformed region in the environment or ~/.aws/config
         raise ConfigurationError(

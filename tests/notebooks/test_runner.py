@@ -81,3 +81,57 @@ def test_it_runs_where_an_event_loop_already_runs(tmp_path):
     with ThreadPoolExecutor(max_workers=1) as pool:
         (outcome,) = pool.submit(asyncio.run, inside_a_loop()).result()
     assert outcome.failure is None and outputs(outcome.target) == ["ok\n"]
+
+
+# --- kernels warmed ahead with their notebook's imports ----------------------------------------
+
+
+def test_imports_of_takes_top_level_imports_only():
+    book = nbformat.v4.new_notebook()
+    book.cells = [
+        nbformat.v4.new_markdown_cell("import not_code"),
+        nbformat.v4.new_code_cell("import json, os.path as p\nfrom helpers import loops, state"),
+        nbformat.v4.new_code_cell(
+            "from . import local\nfrom x import *\nif True:\n    import nested"
+        ),
+        nbformat.v4.new_code_cell("try:\n    import optional\nexcept ImportError:\n    pass"),
+        nbformat.v4.new_code_cell("%pip install something\nimport in_a_magic_cell"),
+        nbformat.v4.new_code_cell("import json"),
+    ]
+    assert runner.imports_of(book) == (
+        "json",
+        "os.path",
+        "helpers",
+        "helpers.loops",
+        "helpers.state",
+        "x",
+    )
+
+
+def test_a_kernel_started_ahead_has_its_notebooks_imports_loaded_and_no_name_bound(tmp_path):
+    (tmp_path / "probe.py").write_text("print('probe imported')\nVALUE = 42\n")
+    paths = [
+        notebook(tmp_path / "a.ipynb", "1"),
+        notebook(
+            tmp_path / "b.ipynb",
+            "import sys\nprint('probe' in sys.modules, 'probe' in globals())",
+            "import probe\nprint(probe.VALUE)",
+            "if False:\n    import never_imported\nprint('never_imported' in sys.modules)",
+        ),
+    ]
+    outcomes = runner.run(paths, tmp_path / "out")
+    assert [o.failure for o in outcomes] == [None, None]
+    # loaded before the first cell ran, but the notebook's own import binds the name; the
+    # module's import-time output went nowhere (it is not the notebook's)
+    assert outputs(tmp_path / "out" / "b.ipynb") == ["True False\n", "42\n", "False\n"]
+
+
+def test_an_import_that_fails_ahead_is_reported_by_the_notebooks_own_cell(tmp_path):
+    (tmp_path / "broken.py").write_text("raise ValueError('broken on import')\n")
+    paths = [
+        notebook(tmp_path / "a.ipynb", "1"),
+        notebook(tmp_path / "b.ipynb", "print('before')", "import broken", "print('after')"),
+    ]
+    outcomes = runner.run(paths, tmp_path / "out")
+    assert outcomes[1].failure == "ValueError: broken on import"
+    assert outputs(tmp_path / "out" / "b.ipynb")[0] == "before\n"
