@@ -135,11 +135,20 @@ def _warm_code(names: Sequence[str]) -> str:
 async def _warm(km: Any, names: Sequence[str]) -> None:
     """Import ``names`` in ``km``'s kernel, silently, and wait until it is done (at most
     :data:`WARM_TIMEOUT_S`; a kernel that dies meanwhile raises ``RuntimeError``)."""
+    from jupyter_client.session import Session
+
     code = _warm_code(names)
-    kc = km.client()
-    kc.start_channels()
+    # a session (so a ZeroMQ identity) of its own: the kernel's shell socket hands an identity
+    # over to its newest connection (ROUTER_HANDOVER), so with the manager's session this client
+    # and the notebook's, which connects next, would share one identity, and the notebook's
+    # replies could be routed to this closed connection and lost (the run then hangs)
+    kc = km.client(
+        session=Session(key=km.session.key, signature_scheme=km.session.signature_scheme)
+    )
+    # only the shell channel, and no wait_for_ready (a kernel_info round trip, then a fixed 0.2 s
+    # wait on IOPub): the request waits in ZeroMQ's queue until the kernel is up
+    kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
     try:
-        await kc.wait_for_ready(timeout=WARM_TIMEOUT_S)
         msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
         deadline = time.monotonic() + WARM_TIMEOUT_S
         while time.monotonic() < deadline:
