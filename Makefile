@@ -13,23 +13,26 @@ STAMP  := $(VENV)/.installed
 
 # uv (from PyPI, into the venv) installs in seconds what pip resolves in minutes; when uv cannot
 # be had, pip installs the same files. Plain `pip install -r requirements.txt` works as well.
-# Both compile the packages' bytecode as they install (pip does by default, uv when asked): where
-# PYTHONDONTWRITEBYTECODE is set (many containers) Python would otherwise compile pandas, boto3
-# and ipykernel from source in every kernel, about 3 s each. The kit's own package (editable)
-# is compiled after it.
 UV := $(VENV)/bin/uv
-install = if [ -x $(UV) ]; then $(UV) pip install --quiet --native-tls --compile-bytecode \
-            --python $(PY) $(1); else $(PY) -m pip install --quiet $(1); fi
+install = if [ -x $(UV) ]; then $(UV) pip install --quiet --native-tls --python $(PY) $(1); \
+          else $(PY) -m pip install --quiet $(1); fi
+# The test install compiles every package's bytecode (tests folders aside): where
+# PYTHONDONTWRITEBYTECODE is set (this machine, many containers) Python would otherwise compile
+# pandas, boto3 and ipykernel from source in every kernel, about 3 s each, and the tests start
+# hundreds. `make demo`'s install is left as uv makes it (no bytecode: .venv stays under 400 MB;
+# a first run compiles what it imports, and writes it unless PYTHONDONTWRITEBYTECODE is set).
+SITE = $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+compile = $(PY) -m compileall -q -j 0 -x '/tests?/' $(SITE) helpers > /dev/null || true
 
 $(DEMO_STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "uv>=0.5,<1" || echo "uv not available: installing with pip"
 	$(call install,-r requirements.txt --editable .)
-	$(PY) -m compileall -q helpers > /dev/null
 	touch $(DEMO_STAMP)
 
 $(STAMP): $(DEMO_STAMP) requirements-test.txt
 	$(call install,-r requirements-test.txt)
+	$(compile)
 	touch $(STAMP)
 
 venv: $(STAMP)
