@@ -10,14 +10,6 @@ entry point), which papermill's default nbclient engine would otherwise spend:
 - **kernels started ahead.** Inside :func:`kernels` (which :func:`run` opens), each notebook's
   kernel is started while the notebook before it runs, and a finished kernel is stopped while
   the next notebook runs. The notebooks still run one after another, each in its own kernel.
-- **imports warmed ahead.** A kernel started ahead also imports, before its notebook's turn, the
-  modules that the notebook's cells import at their top level (:func:`imports_of`: ``import
-  pandas``, ``from helpers import loops``; never an import inside an ``if``, ``try`` or
-  function). It binds no name: the notebook's own import statements still run, and find the
-  modules loaded. An import that fails is left for the notebook's cell to report. Importing is
-  what a kernel does first and costs most (pandas, boto3: half a second), and it then happens on
-  the machine's other core while the notebook before runs. A notebook that imports nothing
-  (the bench's empty notebooks) gets nothing warmed.
 - **one write.** The executed notebook is written once, when it ends (also when a cell raised),
   not after every cell.
 - **fast shutdown.** Kernels skip the interpreter's final garbage collection and get SIGTERM
@@ -28,7 +20,6 @@ The engine also works alone: ``papermill --engine vmk in.ipynb out.ipynb``.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import functools
 import logging
@@ -40,7 +31,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Empty
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -54,10 +44,6 @@ CELL_TIMEOUT_S = 900
 #: jupyter_client's default 2.5 s run out (jupyter/jupyter_client#756); a finished notebook has
 #: nothing left to do.
 SHUTDOWN_WAIT_S = 1.0
-#: Longest a kernel started ahead may take to become ready and import its notebook's modules.
-WARM_TIMEOUT_S = 120
-#: How many of the next notebooks have their kernel started (and warmed) ahead.
-AHEAD = 1
 #: The kernels' command line:
 #: - their own start-up and shutdown chatter is not the notebook's output;
 #: - no IPython history file (nbclient's default, which it only sets for kernels it starts);
@@ -87,101 +73,11 @@ class Outcome:
 # --- kernels ---------------------------------------------------------------------------------
 
 
-def imports_of(nb: Any) -> tuple[str, ...]:
-    """The modules a notebook's code cells import at their top level, in order, each once.
-
-    ``import a.b`` gives ``a.b``; ``from a import b, c`` gives ``a``, ``a.b`` and ``a.c`` (``b``
-    may be a module or a name in ``a``: warming tries both). Relative imports, imports nested in
-    ``if``/``try``/functions and cells that are not plain Python (magics) are left out.
-    """
-    names: dict[str, None] = {}
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else source
-        try:
-            body = ast.parse(source).body
-        except SyntaxError:  # IPython magics or shell lines: not warmed
-            continue
-        for node in body:
-            if isinstance(node, ast.Import):
-                names.update(dict.fromkeys(alias.name for alias in node.names))
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names[node.module] = None
-                names.update(
-                    dict.fromkeys(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
-                )
-    return tuple(names)
-
-
-#: Run in a kernel started ahead: imports ``names``, binding nothing in the notebook's namespace
-#: (it runs in globals of its own); a module that is not there or fails is left for the
-#: notebook's own import to meet and report.
-_WARM = """\
-import importlib
-for name in {names!r}:
-    try:
-        importlib.import_module(name)
-    except Exception:
-        pass
-"""
-
-
-def _warm_code(names: Sequence[str]) -> str:
-    return f"exec({_WARM.format(names=tuple(names))!r}, {{}})"
-
-
-async def _warm(km: Any, names: Sequence[str]) -> None:
-    """Import ``names`` in ``km``'s kernel, silently, and wait until it is done (at most
-    :data:`WARM_TIMEOUT_S`; a kernel that dies meanwhile raises ``RuntimeError``)."""
-    from jupyter_client.session import Session
-
-    code = _warm_code(names)
-    # a session (so a ZeroMQ identity) of its own: the kernel's shell socket hands an identity
-    # over to its newest connection (ROUTER_HANDOVER), so with the manager's session this client
-    # and the notebook's, which connects next, would share one identity, and the notebook's
-    # replies could be routed to this closed connection and lost (the run then hangs)
-    kc = km.client(
-        session=Session(key=km.session.key, signature_scheme=km.session.signature_scheme)
-    )
-    # only the shell channel, and no wait_for_ready (a kernel_info round trip, then a fixed 0.2 s
-    # wait on IOPub): the request waits in ZeroMQ's queue until the kernel is up
-    kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
-    try:
-        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
-        deadline = time.monotonic() + WARM_TIMEOUT_S
-        while time.monotonic() < deadline:
-            try:
-                reply = await kc.get_shell_msg(timeout=1.0)
-            except Empty:
-                if not await km.is_alive():
-                    raise RuntimeError("the kernel died while importing ahead") from None
-                continue
-            if reply["parent_header"].get("msg_id") == msg_id:
-                return
-        raise TimeoutError(f"importing ahead took over {WARM_TIMEOUT_S} s")
-    finally:
-        kc.stop_channels()
-
-
-async def _start(kernel_name: str, cwd: str, warm: Sequence[str] = ()) -> Any:
-    """A kernel started in ``cwd``; with ``warm``, it has imported those modules too.
-
-    Warming is a speed-up only: if it fails, the notebook imports for itself, in this kernel
-    while it lives, else in a fresh one."""
+async def _start(kernel_name: str, cwd: str) -> Any:
     from jupyter_client.manager import AsyncKernelManager
 
     km = AsyncKernelManager(kernel_name=kernel_name, shutdown_wait_time=SHUTDOWN_WAIT_S)
     await km.start_kernel(extra_arguments=KERNEL_ARGUMENTS, cwd=cwd)
-    if warm:
-        try:
-            await _warm(km, warm)
-        except Exception as err:  # any failure: the notebook's own imports do the work
-            log.warning("kernel for %s: not warmed (%s)", cwd, err)
-            if not await km.is_alive():
-                await km.cleanup_resources()
-                return await _start(kernel_name, cwd)
     return km
 
 
@@ -202,40 +98,30 @@ def _sync(coro: Callable[..., Any]) -> Callable[..., Any]:
     return run_sync(coro)
 
 
-#: A notebook about to run, as a kernel is made for it: its folder and the modules it imports.
-_Plan = tuple[str, tuple[str, ...]]
-
-
 class _Kernels:
-    """The kernels of one run: the next notebooks' plans, the kernels started (and warmed) ahead
-    for the next :data:`AHEAD` of them, and the finished ones still stopping. Lives in one thread,
-    on nbclient's loop there."""
+    """The kernels of one run: the next notebooks' folders, a kernel started ahead for the next
+    one, and the finished ones still stopping. Lives in one thread, on nbclient's loop there."""
 
-    def __init__(self, plans: Sequence[_Plan]) -> None:
-        self.plans = list(plans)
-        self.spares: list[tuple[str, _Plan, asyncio.Task[Any]]] = []
+    def __init__(self, folders: Sequence[str]) -> None:
+        self.folders = list(folders)
+        self.spare: tuple[str, str, asyncio.Task[Any]] | None = None
         self.stopping: list[asyncio.Task[None]] = []
 
-    async def take(self, kernel_name: str, plan: _Plan) -> Any:
-        """A started kernel for the notebook of ``plan``; the next ones are started ahead.
-
-        Only a kernel started for this very plan (folder and imports) is used; the notebook's
-        own kernel is otherwise started now, without warming."""
-        if not self.spares and self.plans and self.plans[0] == plan:
-            self.plans.pop(0)  # the first notebook: nothing was started ahead for it
-        if self.spares and self.spares[0][:2] == (kernel_name, plan):
-            started = self.spares.pop(0)[2]
-        else:  # the kernels started ahead were made for other notebooks than this one
-            for spare in self.spares:
+    async def take(self, kernel_name: str, cwd: str) -> Any:
+        """A started kernel for a notebook in ``cwd``; then the next one is started ahead."""
+        if self.folders and self.folders[0] == cwd:
+            self.folders.pop(0)
+        spare, self.spare = self.spare, None
+        if spare is not None and spare[:2] == (kernel_name, cwd):
+            km = await spare[2]
+        else:
+            if spare is not None:  # made for another notebook than this one
                 self._discard(spare[2])
-            self.spares = []
-            started = asyncio.create_task(_start(kernel_name, plan[0]))
-        while self.plans and len(self.spares) < AHEAD:
-            upcoming = self.plans.pop(0)
-            self.spares.append(
-                (kernel_name, upcoming, asyncio.create_task(_start(kernel_name, *upcoming)))
-            )
-        return await started
+            km = await _start(kernel_name, cwd)
+        if self.folders:
+            task = asyncio.create_task(_start(kernel_name, self.folders[0]))
+            self.spare = (kernel_name, self.folders[0], task)
+        return km
 
     async def stop_later(self, km: Any) -> None:
         self.stopping.append(asyncio.create_task(_stop(km)))
@@ -252,30 +138,23 @@ class _Kernels:
         self.stopping.append(asyncio.create_task(discard()))
 
     async def close(self) -> None:
-        for spare in self.spares:  # the run stopped early: the next notebooks' kernels go too
-            self._discard(spare[2])
-        self.spares = []
+        if self.spare is not None:  # the run stopped early: the next notebook's kernel goes too
+            self._discard(self.spare[2])
+            self.spare = None
         await asyncio.gather(*self.stopping)
 
 
 _local = threading.local()
 
 
-def _plan(cwd: Path | str, nb: Any) -> _Plan:
-    return (str(Path(cwd).resolve()), imports_of(nb))
-
-
 @contextmanager
-def kernels(notebooks: Sequence[Path | str]) -> Iterator[None]:
+def kernels(folders: Sequence[Path | str]) -> Iterator[None]:
     """Within this block, the ``vmk`` engine starts each kernel ahead, while the notebook before
-    it runs, warms it with that notebook's imports, and stops a finished kernel while the next
-    runs. ``notebooks``: the paths of the notebooks about to run, in order (each kernel starts in
-    its notebook's folder). On leaving, every kernel it started is stopped."""
-    import nbformat
-
+    it runs, and stops a finished kernel while the next runs. ``folders``: the folders of the
+    notebooks about to run (their kernels' working directories), in order. On leaving, every
+    kernel it started is stopped."""
     outer = getattr(_local, "kernels", None)
-    plans = [_plan(Path(p).parent, nbformat.read(p, as_version=4)) for p in notebooks]
-    _local.kernels = _Kernels(plans)
+    _local.kernels = _Kernels([str(Path(f).resolve()) for f in folders])
     try:
         yield
     finally:
@@ -326,7 +205,7 @@ def _kit_engine() -> type:
             session: _Kernels | None = getattr(_local, "kernels", None)
             cwd = os.getcwd()  # papermill has moved into the notebook's working directory
             if session is not None:
-                km = _sync(session.take)(kernel_name, _plan(cwd, nb_man.nb))
+                km = _sync(session.take)(kernel_name, cwd)
             else:
                 km = _sync(_start)(kernel_name, cwd)
             client = PapermillNotebookClient(
@@ -434,7 +313,7 @@ def _run(
     _register()
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
-    with kernels(paths):
+    with kernels([path.parent for path in paths]):
         for path in paths:
             began = time.monotonic()
             given = parameters_for(path, parameters)
