@@ -160,11 +160,6 @@ def _fastparquet() -> Any:
     return fastparquet
 
 
-# imported with this module, not on the first read or write: so that a notebook's kernel started
-# ahead (helpers.runner) has it loaded by the notebook's turn (a sixth of a second)
-_fastparquet()
-
-
 def check_run_id(run_id: str) -> str:
     """A run id usable as a folder name, or :class:`InputError`."""
     if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
