@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import cors, guards, notify
+from helpers import cors, guards, learn_store, loops, notify
 from helpers.errors import KitError, kit_step
 from helpers.names import NAME_PREFIX
 from helpers.waiting import Backoff, wait_until
@@ -335,8 +335,6 @@ def export_results(
     what was exported; ``problems.csv`` lists the loops without verdicts. Returns one row per
     file; ``attrs["folder"]`` is the folder's absolute path.
     """
-    from helpers import learn_store, loops
-
     names = list(loops.of_run(sagemaker, a2i, run_id)["HumanLoopName"])
     found = loops.read(s3, a2i, names)
     target = learn_store.default_root(folder) / learn_store.check_run_id(run_id)

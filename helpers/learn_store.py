@@ -160,6 +160,12 @@ def _fastparquet() -> Any:
     return fastparquet
 
 
+# imported with this module, not on the first read or write: its importers (notebook 08, clean
+# up's export) all read or write the store, and a kernel the kit's runner starts ahead then has
+# it loaded by its notebook's turn (a sixth of a second)
+_fastparquet()
+
+
 def check_run_id(run_id: str) -> str:
     """A run id usable as a folder name, or :class:`InputError`."""
     if not isinstance(run_id, str) or not _RUN_ID.match(run_id):

@@ -7,23 +7,41 @@ the executed notebook carries papermill's metadata. The kit's speed lives behind
 engine interface, in the engine ``vmk`` (:class:`KitEngine`, registered as a ``papermill.engine``
 entry point), which papermill's default nbclient engine would otherwise spend:
 
-- **kernels started ahead.** Inside :func:`kernels` (which :func:`run` opens), each notebook's
-  kernel is started while the notebook before it runs, and a finished kernel is stopped while
-  the next notebook runs. The notebooks still run one after another, each in its own kernel.
+- **kernels started ahead.** Inside :func:`kernels` (which :func:`run` opens), the next
+  notebook's kernel is started while a notebook runs, and once the kernels starting up are
+  through, the one after it too (up to :data:`AHEAD` waiting: one start-up at a time unless a
+  notebook is quicker than a start-up). A finished kernel is stopped while the next notebook
+  runs. The notebooks still run one after another, each in its own kernel.
+- **imports warmed ahead.** A kernel started ahead also imports, as part of its own start-up
+  (before it answers its first request, so before the notebook's turn), the modules that its
+  notebook's cells import at their top level (:func:`imports_of`: ``import pandas``, ``from
+  helpers import loops``; never an import inside an ``if``, ``try`` or function). It binds no
+  name: the notebook's own import statements still run, and find the modules loaded. An import
+  that fails is left for the notebook's cell to report. Importing is what a kernel does first
+  and costs most (pandas, boto3: half a second), and it then happens on the machine's other core
+  while the notebook before runs. Nothing but the kernel's command line changes: no second
+  connection to the kernel. A notebook that imports nothing (the bench's empty notebooks) gets
+  nothing warmed.
 - **one write.** The executed notebook is written once, when it ends (also when a cell raised),
   not after every cell.
 - **fast shutdown.** Kernels skip the interpreter's final garbage collection and get SIGTERM
   half a second after a shutdown request they ignore.
+- **no stalled replies.** The wait for a kernel's reply asks the socket itself every
+  :data:`REPLY_LOOK_S`: nbclient's own sends on that socket (an output widget's state) could
+  otherwise hide a reply until the cell's timeout (:func:`_patient_client`).
 
 The engine also works alone: ``papermill --engine vmk in.ipynb out.ipynb``.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import functools
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,6 +62,14 @@ CELL_TIMEOUT_S = 900
 #: jupyter_client's default 2.5 s run out (jupyter/jupyter_client#756); a finished notebook has
 #: nothing left to do.
 SHUTDOWN_WAIT_S = 1.0
+#: Longest a kernel started ahead is waited for to get through its start-up (imports included)
+#: before the one after it is started anyway.
+WARM_TIMEOUT_S = 120
+#: How many kernels may wait ahead, started for the next notebooks.
+AHEAD = 2
+#: Longest a wait for a kernel's reply goes without asking the socket itself whether the reply
+#: is there (see :func:`_patient_client`).
+REPLY_LOOK_S = 0.25
 #: The kernels' command line:
 #: - their own start-up and shutdown chatter is not the notebook's output;
 #: - no IPython history file (nbclient's default, which it only sets for kernels it starts);
@@ -73,12 +99,127 @@ class Outcome:
 # --- kernels ---------------------------------------------------------------------------------
 
 
-async def _start(kernel_name: str, cwd: str) -> Any:
+def imports_of(nb: Any) -> tuple[str, ...]:
+    """The modules a notebook's code cells import at their top level, in order, each once.
+
+    ``import a.b`` gives ``a.b``; ``from a import b, c`` gives ``a``, ``a.b`` and ``a.c`` (``b``
+    may be a module or a name in ``a``: warming tries both). Relative imports, imports nested in
+    ``if``/``try``/functions and cells that are not plain Python (magics) are left out.
+    """
+    names: dict[str, None] = {}
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        try:
+            body = ast.parse(source).body
+        except SyntaxError:  # IPython magics or shell lines: not warmed
+            continue
+        for node in body:
+            if isinstance(node, ast.Import):
+                names.update(dict.fromkeys(alias.name for alias in node.names))
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names[node.module] = None
+                names.update(
+                    dict.fromkeys(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
+                )
+    return tuple(names)
+
+
+#: Run by a kernel started ahead, at its start-up: imports ``names``, binding nothing in the
+#: notebook's namespace (it runs in globals of its own); a module that is not there or fails is
+#: left for the notebook's own import to meet and report.
+_WARM = """\
+import importlib
+for name in {names!r}:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+"""
+
+
+def warm_arguments(names: Sequence[str], started_file: str | None = None) -> list[str]:
+    """The kernel command-line arguments that have it import ``names`` while it starts, and
+    then create ``started_file`` (empty) to say its start-up is over."""
+    lines = []
+    if names:
+        lines.append(f"exec({_WARM.format(names=tuple(names))!r}, {{}})")
+    if started_file:
+        lines.append(f"open({started_file!r}, 'w').close()")
+    return [f"--IPKernelApp.exec_lines={line}" for line in lines]
+
+
+@functools.cache
+def _patient_client() -> type:
+    """jupyter_client's asyncio kernel client, but its wait for a shell reply never sleeps
+    through the reply.
+
+    nbclient sends on the shell socket while it waits for a reply on that same socket: an output
+    widget's state, synced back to the kernel as the cell runs (``ipywidgets.Output``: the
+    threshold widget of notebook 08). On an asyncio ZeroMQ socket such a send can consume the
+    socket's wake-up (its file descriptor is edge-triggered), and the reply then sits unread
+    until the wait times out: a run stalled for the whole cell timeout (jupyter/nbclient#312).
+    Here the wait goes in steps of :data:`REPLY_LOOK_S`, and after each step the socket itself
+    is asked, so a reply is read at most that late.
+    """
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.channels import AsyncZMQSocketChannel
+    from traitlets import Type
+
+    class PatientShellChannel(AsyncZMQSocketChannel):
+        async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = REPLY_LOOK_S if deadline is None else deadline - time.monotonic()
+                try:
+                    return await super().get_msg(timeout=max(0.0, min(REPLY_LOOK_S, left)))
+                except Empty:  # (a step under a millisecond would be a poll of 0 ms)
+                    if deadline is not None and deadline - time.monotonic() < 0.001:
+                        raise
+
+    class PatientKernelClient(AsyncKernelClient):
+        shell_channel_class = Type(PatientShellChannel)
+
+    return PatientKernelClient
+
+
+async def _start(
+    kernel_name: str, cwd: str, warm: Sequence[str] = (), started_file: str | None = None
+) -> Any:
+    """A kernel started in ``cwd``; with ``warm``, it imports those modules as it starts up.
+
+    It is returned once launched: it answers its first request (nbclient's ``kernel_info``) when
+    its start-up, imports included, is over, and then creates ``started_file``."""
     from jupyter_client.manager import AsyncKernelManager
 
-    km = AsyncKernelManager(kernel_name=kernel_name, shutdown_wait_time=SHUTDOWN_WAIT_S)
-    await km.start_kernel(extra_arguments=KERNEL_ARGUMENTS, cwd=cwd)
+    km = AsyncKernelManager(
+        kernel_name=kernel_name,
+        shutdown_wait_time=SHUTDOWN_WAIT_S,
+        client_factory=_patient_client(),
+    )
+    extra = KERNEL_ARGUMENTS + warm_arguments(warm, started_file)
+    await km.start_kernel(extra_arguments=extra, cwd=cwd)
     return km
+
+
+async def _started_up(km: Any, started_file: str) -> bool:
+    """Whether ``km``'s kernel got through its start-up (it created ``started_file``); False if
+    it died first or took over :data:`WARM_TIMEOUT_S`. Asks the kernel nothing."""
+    deadline = time.monotonic() + WARM_TIMEOUT_S
+    checked = time.monotonic()
+    while time.monotonic() < deadline:
+        if os.path.exists(started_file):
+            return True
+        if time.monotonic() - checked > 1.0:
+            checked = time.monotonic()
+            if not await km.is_alive():
+                return False
+        await asyncio.sleep(0.02)
+    return False
 
 
 async def _stop(km: Any) -> None:
@@ -98,30 +239,76 @@ def _sync(coro: Callable[..., Any]) -> Callable[..., Any]:
     return run_sync(coro)
 
 
+#: A notebook about to run, as a kernel is made for it: its folder and the modules it imports.
+_Plan = tuple[str, tuple[str, ...]]
+
+
 class _Kernels:
-    """The kernels of one run: the next notebooks' folders, a kernel started ahead for the next
-    one, and the finished ones still stopping. Lives in one thread, on nbclient's loop there."""
+    """The kernels of one run. Lives in one thread, on nbclient's loop there.
 
-    def __init__(self, folders: Sequence[str]) -> None:
-        self.folders = list(folders)
-        self.spare: tuple[str, str, asyncio.Task[Any]] | None = None
+    When a notebook takes its kernel, the next notebook's kernel is started, if it was not yet.
+    Whenever the kernels being started have all got through their start-up (imports included),
+    the kernel of the notebook after is started too, up to :data:`AHEAD` waiting. So one kernel
+    starts up at a time unless a notebook is quicker than a start-up, and a long notebook has the
+    next two kernels ready by its end. Finished kernels are stopped while the next notebook runs.
+    """
+
+    def __init__(self, plans: Sequence[_Plan]) -> None:
+        self.plans = list(plans)  # the next notebooks that have no kernel yet
+        self.spares: list[tuple[str, _Plan, asyncio.Task[Any]]] = []  # started ahead, in order
+        self.starting = 0  # kernels started and not yet through their start-up
+        self.watching: set[asyncio.Task[None]] = set()
         self.stopping: list[asyncio.Task[None]] = []
+        self.folder = tempfile.mkdtemp(prefix="vmk-kernels-")
+        self.made = 0
 
-    async def take(self, kernel_name: str, cwd: str) -> Any:
-        """A started kernel for a notebook in ``cwd``; then the next one is started ahead."""
-        if self.folders and self.folders[0] == cwd:
-            self.folders.pop(0)
-        spare, self.spare = self.spare, None
-        if spare is not None and spare[:2] == (kernel_name, cwd):
-            km = await spare[2]
-        else:
-            if spare is not None:  # made for another notebook than this one
+    def _launch(self, kernel_name: str, plan: _Plan) -> asyncio.Task[Any]:
+        """Start a kernel for ``plan``; once it is through its start-up, :meth:`_fill`."""
+        self.made += 1
+        started_file = os.path.join(self.folder, f"{self.made}.started")
+        task = asyncio.create_task(_start(kernel_name, *plan, started_file=started_file))
+        self.starting += 1
+
+        async def watch() -> None:
+            try:
+                await _started_up(await task, started_file)
+            except Exception as err:  # it failed to start: the notebook's turn will say so
+                log.debug("kernel did not start: %s", err)
+            finally:
+                self.starting -= 1
+            self._fill(kernel_name)
+
+        watcher = asyncio.create_task(watch())
+        self.watching.add(watcher)
+        watcher.add_done_callback(self.watching.discard)
+        return task
+
+    def _ahead(self, kernel_name: str) -> None:
+        upcoming = self.plans.pop(0)
+        self.spares.append((kernel_name, upcoming, self._launch(kernel_name, upcoming)))
+
+    def _fill(self, kernel_name: str) -> None:
+        if self.plans and not self.starting and len(self.spares) < AHEAD:
+            self._ahead(kernel_name)
+
+    async def take(self, kernel_name: str, plan: _Plan) -> Any:
+        """A started kernel for the notebook of ``plan``; the next ones are started ahead.
+
+        Only a kernel started for this very plan (folder and imports) is used; otherwise the
+        notebook's own kernel is started now, warmed with its imports."""
+        if self.spares and self.spares[0][:2] == (kernel_name, plan):
+            started = self.spares.pop(0)[2]
+        else:  # the kernels started ahead were made for other notebooks than this one
+            for spare in self.spares:
                 self._discard(spare[2])
-            km = await _start(kernel_name, cwd)
-        if self.folders:
-            task = asyncio.create_task(_start(kernel_name, self.folders[0]))
-            self.spare = (kernel_name, self.folders[0], task)
-        return km
+            self.spares = []
+            if self.plans and self.plans[0] == plan:
+                self.plans.pop(0)
+            started = self._launch(kernel_name, plan)
+        if self.plans and not self.spares:
+            self._ahead(kernel_name)
+        self._fill(kernel_name)
+        return await started
 
     async def stop_later(self, km: Any) -> None:
         self.stopping.append(asyncio.create_task(_stop(km)))
@@ -138,23 +325,35 @@ class _Kernels:
         self.stopping.append(asyncio.create_task(discard()))
 
     async def close(self) -> None:
-        if self.spare is not None:  # the run stopped early: the next notebook's kernel goes too
-            self._discard(self.spare[2])
-            self.spare = None
+        for watcher in list(self.watching):
+            watcher.cancel()
+        for spare in self.spares:  # the run stopped early: the next notebooks' kernels go too
+            self._discard(spare[2])
+        self.spares = []
+        self.plans = []
         await asyncio.gather(*self.stopping)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 _local = threading.local()
 
 
+def plan_of(cwd: Path | str, nb: Any) -> _Plan:
+    """What a kernel is started for: its notebook's folder and the modules it imports."""
+    return (str(Path(cwd).resolve()), imports_of(nb))
+
+
 @contextmanager
-def kernels(folders: Sequence[Path | str]) -> Iterator[None]:
+def kernels(notebooks: Sequence[Path | str]) -> Iterator[None]:
     """Within this block, the ``vmk`` engine starts each kernel ahead, while the notebook before
-    it runs, and stops a finished kernel while the next runs. ``folders``: the folders of the
-    notebooks about to run (their kernels' working directories), in order. On leaving, every
-    kernel it started is stopped."""
+    it runs, has it import that notebook's modules as it starts, and stops a finished kernel
+    while the next runs. ``notebooks``: the paths of the notebooks about to run, in order (each
+    kernel starts in its notebook's folder). On leaving, every kernel it started is stopped."""
+    import nbformat
+
     outer = getattr(_local, "kernels", None)
-    _local.kernels = _Kernels([str(Path(f).resolve()) for f in folders])
+    plans = [plan_of(Path(p).parent, nbformat.read(p, as_version=4)) for p in notebooks]
+    _local.kernels = _Kernels(plans)
     try:
         yield
     finally:
@@ -204,10 +403,11 @@ def _kit_engine() -> type:
             kwargs.pop("km", None)
             session: _Kernels | None = getattr(_local, "kernels", None)
             cwd = os.getcwd()  # papermill has moved into the notebook's working directory
+            plan = plan_of(cwd, nb_man.nb)
             if session is not None:
-                km = _sync(session.take)(kernel_name, cwd)
+                km = _sync(session.take)(kernel_name, plan)
             else:
-                km = _sync(_start)(kernel_name, cwd)
+                km = _sync(_start)(kernel_name, *plan)
             client = PapermillNotebookClient(
                 nb_man,
                 km=km,
@@ -313,7 +513,7 @@ def _run(
     _register()
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
-    with kernels([path.parent for path in paths]):
+    with kernels(paths):
         for path in paths:
             began = time.monotonic()
             given = parameters_for(path, parameters)

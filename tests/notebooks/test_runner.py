@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import nbformat
@@ -81,3 +82,150 @@ def test_it_runs_where_an_event_loop_already_runs(tmp_path):
     with ThreadPoolExecutor(max_workers=1) as pool:
         (outcome,) = pool.submit(asyncio.run, inside_a_loop()).result()
     assert outcome.failure is None and outputs(outcome.target) == ["ok\n"]
+
+
+# --- kernels warmed with their notebook's imports as they start -------------------------------
+
+
+def test_imports_of_takes_top_level_imports_only():
+    book = nbformat.v4.new_notebook()
+    book.cells = [
+        nbformat.v4.new_markdown_cell("import not_code"),
+        nbformat.v4.new_code_cell("import json, os.path as p\nfrom helpers import loops, state"),
+        nbformat.v4.new_code_cell(
+            "from . import local\nfrom x import *\nif True:\n    import nested"
+        ),
+        nbformat.v4.new_code_cell("try:\n    import optional\nexcept ImportError:\n    pass"),
+        nbformat.v4.new_code_cell("%pip install something\nimport in_a_magic_cell"),
+        nbformat.v4.new_code_cell("import json"),
+    ]
+    assert runner.imports_of(book) == (
+        "json",
+        "os.path",
+        "helpers",
+        "helpers.loops",
+        "helpers.state",
+        "x",
+    )
+    assert runner.warm_arguments(()) == [], "a notebook that imports nothing: nothing to warm"
+
+
+def test_kernels_have_their_notebooks_imports_loaded_and_no_name_bound(tmp_path):
+    (tmp_path / "probe.py").write_text("print('probe imported')\nVALUE = 42\n")
+    probe = (
+        "import sys\nprint('probe' in sys.modules, 'probe' in globals(), 'name' in globals())",
+        "import probe\nprint(probe.VALUE)",
+        "if False:\n    import never_imported\nprint('never_imported' in sys.modules)",
+    )
+    # the first notebook's kernel is started for it; the second's ahead, while the first runs
+    paths = [notebook(tmp_path / "a.ipynb", *probe), notebook(tmp_path / "b.ipynb", *probe)]
+    outcomes = runner.run(paths, tmp_path / "out")
+    assert [o.failure for o in outcomes] == [None, None]
+    for name in ("a.ipynb", "b.ipynb"):
+        # loaded before the first cell ran, but the notebook's own import binds the name; the
+        # module's import-time output went nowhere (it is not the notebook's); cells count from 1
+        assert outputs(tmp_path / "out" / name) == ["True False False\n", "42\n", "False\n"]
+        book = json.loads((tmp_path / "out" / name).read_text())
+        assert [c["execution_count"] for c in book["cells"]] == [1, 2, 3]
+
+
+def test_an_import_that_fails_while_warming_is_reported_by_the_notebooks_own_cell(tmp_path):
+    (tmp_path / "broken.py").write_text("raise ValueError('broken on import')\n")
+    paths = [
+        notebook(tmp_path / "a.ipynb", "1"),
+        notebook(tmp_path / "b.ipynb", "print('before')", "import broken", "print('after')"),
+    ]
+    outcomes = runner.run(paths, tmp_path / "out")
+    assert outcomes[1].failure == "ValueError: broken on import"
+    assert outputs(tmp_path / "out" / "b.ipynb")[0] == "before\n"
+
+
+# --- waiting for a kernel's reply --------------------------------------------------------------
+
+
+class _SilentSocket:
+    """A shell socket whose wake-ups were lost: ``poll`` sees the reply only on its ``ready``-th
+    call (a real one would, once asked again after a lost wake-up); every timeout is kept."""
+
+    def __init__(self, ready):
+        self.ready, self.timeouts = ready, []
+
+    async def poll(self, timeout_ms):
+        self.timeouts.append(timeout_ms)
+        if len(self.timeouts) >= self.ready:
+            return 1
+        if timeout_ms:
+            await asyncio.sleep(timeout_ms / 1000)
+        return 0
+
+
+def _run(coro):
+    """``asyncio.run`` in a thread of its own: the test session may have a loop running here
+    (Playwright's sync API)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def _patient_channel(socket):
+    channel_class = runner._patient_client().shell_channel_class.default_value
+    channel = channel_class.__new__(channel_class)  # its constructor wants a real ZeroMQ socket
+    channel.socket = socket
+
+    async def recv():
+        return {"msg_type": "execute_reply"}
+
+    channel._recv = recv
+    return channel
+
+
+def test_the_engines_reply_wait_asks_the_socket_again_in_short_steps():
+    """nbclient sends on the shell socket while it waits there (jupyter/nbclient#312); a lost
+    wake-up must cost a step, not the cell's whole timeout."""
+    socket = _SilentSocket(ready=3)
+    reply = _run(_patient_channel(socket).get_msg(timeout=900))
+    assert reply == {"msg_type": "execute_reply"}
+    assert len(socket.timeouts) == 3
+    assert all(0 <= t <= runner.REPLY_LOOK_S * 1000 for t in socket.timeouts)
+    # no timeout: the wait goes on in steps until the reply is there
+    socket = _SilentSocket(ready=2)
+    assert _run(_patient_channel(socket).get_msg(timeout=None))["msg_type"]
+    assert socket.timeouts == [runner.REPLY_LOOK_S * 1000] * 2
+
+
+def test_the_engines_reply_wait_still_ends_at_its_timeout():
+    from queue import Empty
+
+    socket = _SilentSocket(ready=10**6)
+    try:
+        _run(_patient_channel(socket).get_msg(timeout=0.3))
+    except Empty:
+        pass
+    else:
+        raise AssertionError("a reply that never comes must end the wait with Empty")
+    assert 2 <= len(socket.timeouts) <= 4, socket.timeouts
+
+
+def test_engine_kernels_are_given_the_patient_client(tmp_path):
+    async def start_and_stop():
+        km = await runner._start("python3", str(tmp_path))
+        try:
+            return type(km.client()).shell_channel_class.default_value
+        finally:
+            await runner._stop(km)
+
+    channel_class = _run(start_and_stop())
+    assert channel_class is runner._patient_client().shell_channel_class.default_value
+
+
+def test_a_notebook_syncing_an_output_widget_runs_to_the_end(tmp_path):
+    """The notebook 08 pattern: an ``ipywidgets.Output`` cleared and written by many cells, so
+    nbclient sends the widget's state to the kernel while it waits for replies."""
+    cells = ["import ipywidgets as w\nfrom IPython.display import display\nout = w.Output()"]
+    cells += [
+        f"out.clear_output(wait=True)\nwith out:\n    display({i})\nprint({i})" for i in range(30)
+    ]
+    (outcome,) = runner.run([notebook(tmp_path / "w.ipynb", *cells)], tmp_path / "out")
+    assert outcome.failure is None
+    assert outputs(tmp_path / "out" / "w.ipynb") == [f"{i}\n" for i in range(30)]
