@@ -293,6 +293,8 @@ def _control(request: Request) -> Response:
     return _json({"error": f"no control endpoint {request.method} {request.path}"}, 404)
 
 
+#: How soon the server's loop sees a stop request (:meth:`OfflineServer.stop`).
+STOP_POLL_S = 0.05
 _NO_SUCH_ARN = "arn:aws:sagemaker:us-east-1:000000000000:flow-definition/warm-up"
 #: One read-only request per service the kit calls (see :meth:`OfflineServer.warm_up`).
 _WARM_UP_CALLS: list[tuple[str, Any]] = [
@@ -488,7 +490,14 @@ def start_server(
     app.bound_host = host
     server = make_server(host, port, app, threaded=True, request_handler=_RequestHandler)
     previous = _settings.activate(cfg)
-    thread = threading.Thread(target=server.serve_forever, name="vmk-offline-aws", daemon=True)
+    # the serving loop looks for a stop request every STOP_POLL_S (socketserver's default, 0.5 s,
+    # made every stop wait a quarter of a second on average)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": STOP_POLL_S},
+        name="vmk-offline-aws",
+        daemon=True,
+    )
     thread.start()
     handle = OfflineServer(
         server, thread, cfg, previous, Path(env_file) if env_file else None, app.secret
