@@ -19,8 +19,12 @@ def notebook(path, *sources):
 
 
 def outputs(path):
+    """Each cell's printed text, for the cells that printed (a print may reach the notebook as
+    more than one stream piece, when the kernel flushes between its writes)."""
     book = json.loads(path.read_text())
-    return ["".join(o.get("text", "")) for c in book["cells"] for o in c.get("outputs", [])]
+    cells = book["cells"]
+    texts = ("".join("".join(o.get("text", "")) for o in c.get("outputs", [])) for c in cells)
+    return [text for text in texts if text]
 
 
 def test_notebooks_run_in_order_each_in_its_own_kernel_in_its_folder(tmp_path):
