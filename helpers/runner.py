@@ -351,9 +351,14 @@ def kernels(notebooks: Sequence[Path | str]) -> Iterator[None]:
     kernel starts in its notebook's folder). On leaving, every kernel it started is stopped."""
     import nbformat
 
+    def plan(path: Path) -> _Plan:
+        try:
+            return plan_of(path.parent, nbformat.read(path, as_version=4))
+        except (OSError, ValueError):  # papermill will say what is wrong, at the notebook's turn
+            return plan_of(path.parent, {})
+
     outer = getattr(_local, "kernels", None)
-    plans = [plan_of(Path(p).parent, nbformat.read(p, as_version=4)) for p in notebooks]
-    _local.kernels = _Kernels(plans)
+    _local.kernels = _Kernels([plan(Path(p)) for p in notebooks])
     try:
         yield
     finally:

@@ -233,3 +233,16 @@ def test_a_notebook_syncing_an_output_widget_runs_to_the_end(tmp_path):
     (outcome,) = runner.run([notebook(tmp_path / "w.ipynb", *cells)], tmp_path / "out")
     assert outcome.failure is None
     assert outputs(tmp_path / "out" / "w.ipynb") == [f"{i}\n" for i in range(30)]
+
+
+def test_a_notebook_that_cannot_be_read_fails_at_its_turn_not_before(tmp_path):
+    (tmp_path / "broken.ipynb").write_text("{ not json")
+    paths = [notebook(tmp_path / "a.ipynb", "print('ran')"), tmp_path / "broken.ipynb"]
+    seen = []
+    try:
+        runner.run(paths, tmp_path / "out", after_each=lambda o: seen.append(o) or True)
+    except Exception as err:  # papermill's own error for the unreadable notebook
+        assert "broken" in str(err) or "JSON" in str(err) or "json" in str(err), err
+    else:
+        raise AssertionError("an unreadable notebook must not pass")
+    assert [o.path.name for o in seen] == ["a.ipynb"], "the notebook before it still ran"
