@@ -12,14 +12,14 @@ entry point), which papermill's default nbclient engine would otherwise spend:
   through, the one after it too (up to :data:`AHEAD` waiting: one start-up at a time unless a
   notebook is quicker than a start-up). A finished kernel is stopped while the next notebook
   runs. The notebooks still run one after another, each in its own kernel.
-- **imports warmed ahead.** A kernel started ahead also imports, as part of its own start-up
-  (before it answers its first request, so before the notebook's turn), the modules that its
-  notebook's cells import at their top level (:func:`imports_of`: ``import pandas``, ``from
-  helpers import loops``; never an import inside an ``if``, ``try`` or function). It binds no
-  name: the notebook's own import statements still run, and find the modules loaded. An import
-  that fails is left for the notebook's cell to report. Importing is what a kernel does first
-  and costs most (pandas, boto3: half a second), and it then happens on the machine's other core
-  while the notebook before runs. Nothing but the kernel's command line changes: no second
+- **imports warmed ahead.** Every kernel also imports, as part of its own start-up (before it
+  answers its first request, so for a kernel started ahead before its notebook's turn), the
+  modules that its notebook's cells import at their top level (:func:`imports_of`: ``import
+  pandas``, ``from helpers import loops``; never an import inside an ``if``, ``try`` or function).
+  It binds no name: the notebook's own import statements still run, and find the modules loaded.
+  An import that fails is left for the notebook's cell to report. Importing is what a kernel does
+  first and costs most (pandas, boto3: half a second), and it then happens on the machine's other
+  core while the notebook before runs. Nothing but the kernel's command line changes: no second
   connection to the kernel. A notebook that imports nothing (the bench's empty notebooks) gets
   nothing warmed.
 - **one write.** The executed notebook is written once, when it ends (also when a cell raised),
@@ -382,8 +382,9 @@ def _kit_engine() -> type:
 
     class KitEngine(NBClientEngine):
         """papermill's nbclient engine with the kit's speed-ups: kernels started ahead (inside
-        :func:`kernels`), the executed notebook written once (papermill writes it when the notebook
-        ends), fast kernel shutdown. Registered with papermill as ``vmk``."""
+        :func:`kernels`) and warmed with their notebook's imports, the executed notebook written
+        once (papermill writes it when the notebook ends), fast kernel shutdown, and reply waits
+        that cannot stall (:func:`_patient_client`). Registered with papermill as ``vmk``."""
 
         @classmethod
         def execute_notebook(
