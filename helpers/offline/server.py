@@ -93,6 +93,21 @@ class KitDispatcher(DomainDispatcherApplication):
             return f"a2i-runtime.sagemaker.{region}.amazonaws.com"
         return host
 
+    #: How many service hosts' backends are remembered (a host comes from the request's
+    #: credential scope, so the table is bounded).
+    KNOWN_HOSTS = 256
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        """moto's answer, remembered: moto lists its package's folders to give it on every
+        request (about 1 ms), and it depends on the host alone."""
+        known = self.__dict__.setdefault("_backend_of_host", {})
+        if host in known:
+            return known[host]
+        backend = super().get_backend_for_host(host)
+        if len(known) < self.KNOWN_HOSTS:
+            known[host] = backend
+        return backend
+
     #: The per-server secret of the control endpoints (set by :func:`start_server`).
     secret: str | None = None
     #: The address the server listens on (a specific one is an accepted Host too).

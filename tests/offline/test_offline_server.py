@@ -278,6 +278,30 @@ def test_installed_dispatcher_override_still_matches_moto():
     )
 
 
+def test_dispatcher_remembers_moto_backend_per_host_within_a_bound():
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    from helpers.offline.server import KitDispatcher
+
+    dispatcher = KitDispatcher(lambda service: None)  # type: ignore[arg-type]
+    moto_own = DomainDispatcherApplication(lambda service: None)  # type: ignore[arg-type]
+    hosts = [
+        None,
+        "moto_api",
+        "s3",
+        "s3.us-east-1.amazonaws.com",
+        "rekognition.eu-west-1.amazonaws.com",
+        "a2i-runtime.sagemaker.us-east-1.amazonaws.com",
+        "api.sagemaker.us-east-1.amazonaws.com",
+    ]
+    for host in hosts * 2:
+        assert dispatcher.get_backend_for_host(host) == moto_own.get_backend_for_host(host)
+    for n in range(KitDispatcher.KNOWN_HOSTS * 2):  # hosts come from requests' headers
+        dispatcher.get_backend_for_host(f"sts.region-{n}.amazonaws.com")
+    assert len(dispatcher._backend_of_host) == KitDispatcher.KNOWN_HOSTS
+    assert dispatcher.get_backend_for_host("sts.region-999.amazonaws.com") == "sts"
+
+
 def test_warm_up_loads_every_service_and_creates_nothing(server):
     from helpers.offline import validation
 
