@@ -55,15 +55,14 @@ _loader: botocore.loaders.Loader | None = None
 _loader_lock = threading.Lock()
 
 
-def _shared_loader() -> botocore.loaders.Loader:
+def _shared_loader(core: botocore.session.Session) -> botocore.loaders.Loader:
     """One botocore data loader for the whole process, made as botocore makes its own (it
-    honours ``AWS_DATA_PATH`` as it was when first asked for), whose parsed models are also
-    kept between processes (:mod:`helpers.botocore_cache`)."""
+    honours ``AWS_DATA_PATH`` as ``core`` saw it when first asked for), whose parsed models are
+    also kept between processes (:mod:`helpers.botocore_cache`)."""
     global _loader
     with _loader_lock:
         if _loader is None:
-            data_path = botocore.session.get_session().get_config_variable("data_path")
-            _loader = botocore_cache.loader(data_path)
+            _loader = botocore_cache.loader(core.get_config_variable("data_path"))
         return _loader
 
 
@@ -75,8 +74,8 @@ def new_boto_session(**kwargs: Any) -> boto3.Session:
     botocore supports sharing its ``data_loader`` between sessions; boto3 adds its own data
     folder to the loader's search path with each session, so it is added once here.
     """
-    loader = _shared_loader()
     core = botocore.session.get_session()
+    loader = _shared_loader(core)
     core.register_component("data_loader", loader)
     session = boto3.Session(botocore_session=core, **kwargs)
     with _loader_lock:

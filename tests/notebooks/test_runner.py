@@ -133,6 +133,19 @@ def test_kernels_have_their_notebooks_imports_loaded_and_no_name_bound(tmp_path)
         assert [c["execution_count"] for c in book["cells"]] == [1, 2, 3]
 
 
+def test_what_warming_imported_is_left_out_of_garbage_collection_which_still_runs(tmp_path):
+    probe = (
+        "import gc\nimport json\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 1000, gc.get_threshold()[0] > 0)",
+        # a cycle made by the notebook is still collected
+        "class Node:\n    pass\n\nn = Node()\nn.me = n\nimport weakref\nr = weakref.ref(n)\n"
+        "del n\ngc.collect()\nprint(r() is None)",
+    )
+    (outcome,) = runner.run([notebook(tmp_path / "a.ipynb", *probe)], tmp_path / "out")
+    assert outcome.failure is None
+    assert outputs(tmp_path / "out" / "a.ipynb") == ["True True True\n", "True\n"]
+
+
 def test_an_import_that_fails_while_warming_is_reported_by_the_notebooks_own_cell(tmp_path):
     (tmp_path / "broken.py").write_text("raise ValueError('broken on import')\n")
     paths = [

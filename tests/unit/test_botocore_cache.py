@@ -111,3 +111,21 @@ def test_the_cache_folder_is_per_botocore_version(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     expected = tmp_path / "xdg" / "video-moderation-kit" / "botocore" / botocore.__version__
     assert botocore_cache.default_folder() == expected
+
+
+def test_the_garbage_collector_is_left_as_it_was(tmp_path):
+    import gc
+
+    store = Store(tmp_path / "cache")
+    source = tmp_path / "model"
+    source.with_suffix(".json").write_text(json.dumps({"a": [1, 2]}))
+    assert gc.isenabled()
+    for _ in range(2):  # read from JSON, then from the cache
+        assert CachedFileLoader(store).load_file(str(source)) == {"a": [1, 2]}
+        assert gc.isenabled()
+    gc.disable()
+    try:
+        assert CachedFileLoader(store).load_file(str(source)) == {"a": [1, 2]}
+        assert not gc.isenabled(), "a collector paused by the caller stays paused"
+    finally:
+        gc.enable()
