@@ -146,6 +146,17 @@ def test_what_warming_imported_is_left_out_of_garbage_collection_which_still_run
     assert outputs(tmp_path / "out" / "a.ipynb") == ["True True True\n", "True\n"]
 
 
+def test_kernels_get_a_short_blas_idle_wait_unless_the_environment_sets_one(tmp_path, monkeypatch):
+    probe = "import os\nprint(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), os.environ['VMK_PROBE'])"
+    monkeypatch.setenv("VMK_PROBE", "kept")
+    monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
+    runner.run([notebook(tmp_path / "a.ipynb", probe)], tmp_path / "out")
+    assert outputs(tmp_path / "out" / "a.ipynb") == ["4 kept\n"]
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "20")
+    runner.run([notebook(tmp_path / "a.ipynb", probe)], tmp_path / "out")
+    assert outputs(tmp_path / "out" / "a.ipynb") == ["20 kept\n"], "the user's own setting wins"
+
+
 def test_an_import_that_fails_while_warming_is_reported_by_the_notebooks_own_cell(tmp_path):
     (tmp_path / "broken.py").write_text("raise ValueError('broken on import')\n")
     paths = [
