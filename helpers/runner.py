@@ -217,11 +217,11 @@ async def _start(
         client_factory=_patient_client(),
     )
     extra = KERNEL_ARGUMENTS + warm_arguments(warm, started_file)
-    await km.start_kernel(extra_arguments=extra, cwd=cwd, env=kernel_environment())
+    await km.start_kernel(extra_arguments=extra, cwd=cwd, env=_environment())
     return km
 
 
-def kernel_environment() -> dict[str, str]:
+def _environment() -> dict[str, str]:
     """This process's environment, and :data:`KERNEL_ENVIRONMENT` where it is silent."""
     return {**KERNEL_ENVIRONMENT, **os.environ}
 
