@@ -129,3 +129,12 @@ def test_the_garbage_collector_is_left_as_it_was(tmp_path):
         assert not gc.isenabled(), "a collector paused by the caller stays paused"
     finally:
         gc.enable()
+
+
+def test_a_folder_that_cannot_be_made_means_no_cache_and_models_still_load(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    made = botocore_cache.loader(None, folder=blocker / "cache")
+    assert made.store.folder is None
+    assert "StartHumanLoop" in str(made.load_service_model("sagemaker-a2i-runtime", "service-2"))
+    assert "rekognition" in made.list_available_services("service-2")
