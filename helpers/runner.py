@@ -21,7 +21,8 @@ entry point), which papermill's default nbclient engine would otherwise spend:
   first and costs most (pandas, boto3: half a second), and it then happens on the machine's other
   core while the notebook before runs. Nothing but the kernel's command line changes: no second
   connection to the kernel. A notebook that imports nothing (the bench's empty notebooks) gets
-  nothing warmed.
+  nothing warmed. What was imported is then left out of garbage collection (``gc.freeze``), and
+  the kernels' OpenBLAS threads idle briefly (:data:`KERNEL_ENVIRONMENT`).
 - **one write.** The executed notebook is written once, when it ends (also when a cell raised),
   not after every cell.
 - **fast shutdown.** Kernels skip the interpreter's final garbage collection and get SIGTERM
@@ -134,12 +135,13 @@ def imports_of(nb: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
-#: Run by a kernel started ahead, at its start-up: imports ``names``, binding nothing in the
-#: notebook's namespace (it runs in globals of its own); a module that is not there or fails is
-#: left for the notebook's own import to meet and report. The cyclic garbage collector waits
-#: meanwhile, and then leaves what was imported out of its rounds (``gc.freeze``): modules live
-#: as long as the kernel, and a full round over them took 0.05-0.14 s each time a cell made
-#: many objects (0.6 s of the lab's kernels' CPU, 1.0 s with the younger rounds).
+#: Run by every kernel whose notebook imports something, at its start-up: imports ``names``,
+#: binding nothing in the notebook's namespace (it runs in globals of its own); a module that is
+#: not there or fails is left for the notebook's own import to meet and report. The cyclic
+#: garbage collector waits meanwhile, and then leaves what was imported out of its rounds
+#: (``gc.freeze``): modules live as long as the kernel, and a full round over them took
+#: 0.05-0.14 s each time a cell made many objects (0.6 s of the lab's kernels' CPU, 1.0 s with
+#: the younger rounds).
 _WARM = """\
 import gc, importlib
 gc.disable()
